@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "common.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <linux/capability.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+void
+die(int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", program_name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(status);
+}
+
+void
+warn(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", program_name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void
+die_vmmem(int status, vmmem_error *error)
+{
+    die(status, "%s", error ? vmmem_error_get_message(error) : "unknown error");
+}
+
+bool
+running_privileged(void)
+{
+    return getauxval(AT_SECURE) != 0;
+}
+
+/* Launcher settings cannot travel in argv (libvirt owns it), so they come from here. */
+static const struct {
+    const char *variable;
+    const char *key;
+} env_keys[] = {
+    {"VMMEM_QEMU", "qemu"},
+    {"VMMEM_PARENT", "parent"},
+    {"VMMEM_SWAP", "swap"},
+    {"VMMEM_HIGH", "high"},
+    {"VMMEM_RATIO", "ratio"},
+};
+
+vmmem_config *
+load_config(const char *path, bool privileged)
+{
+    vmmem_config *config = NULL;
+    vmmem_error *error = NULL;
+
+    if (vmmem_config_new(path, privileged ? VMMEM_CONFIG_IGNORE_ENV : 0, &config, &error) < 0)
+        die_vmmem(1, error);
+    for (size_t i = 0; !privileged && i < G_N_ELEMENTS(env_keys); i++) {
+        const char *value = getenv(env_keys[i].variable);
+        if (value && *value && vmmem_config_set(config, env_keys[i].key, value, &error) < 0)
+            die(1, "%s: %s", env_keys[i].variable, vmmem_error_get_message(error));
+    }
+    return config;
+}
+
+void
+check_qemu_binary(const char *qemu)
+{
+    struct stat q, self;
+
+    if (!qemu || qemu[0] != '/')
+        die(1, "the qemu binary must be an absolute path, not '%s'", qemu ? qemu : "");
+    if (stat(qemu, &q) < 0)
+        die(127, "cannot execute '%s': %s", qemu, strerror(errno));
+    if (!S_ISREG(q.st_mode))
+        die(127, "cannot execute '%s': not a regular file", qemu);
+    if (stat("/proc/self/exe", &self) == 0 && self.st_dev == q.st_dev && self.st_ino == q.st_ino)
+        die(1, "the configured qemu '%s' is %s itself; point 'qemu' in the config at the real "
+               "binary",
+            qemu, program_name);
+}
+
+void
+drop_privileges(void)
+{
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+    struct __user_cap_data_struct data[2] = {{0}};
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+
+    if (geteuid() != uid || getegid() != gid || running_privileged()) {
+        if (setgroups(0, NULL) < 0 && errno != EPERM)
+            die(1, "cannot drop supplementary groups: %s", strerror(errno));
+        if (setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+            die(1, "cannot drop privileges: %s", strerror(errno));
+    }
+    if (uid == 0 && !running_privileged())
+        return; /* real root launching qemu as root: nothing was granted to us */
+    (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        die(1, "cannot drop capabilities: %s", strerror(errno));
+}
+
+char *
+format_size(uint64_t bytes)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = (double)bytes;
+    size_t u = 0;
+
+    while (v >= 1024.0 && u + 1 < G_N_ELEMENTS(units)) {
+        v /= 1024.0;
+        u++;
+    }
+    if (v == (double)(uint64_t)v)
+        return g_strdup_printf("%" PRIu64 " %s", (uint64_t)v, units[u]);
+    return g_strdup_printf("%.1f %s", v, units[u]);
+}
+
+void
+print_envelope_line(FILE *f, const vmmem_envelope *envelope, const char *path)
+{
+    g_autofree char *guest = format_size(vmmem_envelope_get_guest_ram(envelope));
+    g_autofree char *over = format_size(vmmem_envelope_get_overhead(envelope));
+    g_autofree char *max = format_size(vmmem_envelope_get_memory_max(envelope));
+
+    fprintf(f, "%s: memory.max %s (guest %s + overhead %s) in /%s\n", program_name, max, guest,
+            over, path);
+}

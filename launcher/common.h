@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <glib.h>
+
+#include "vmmem/vmmem.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_config, vmmem_config_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_spec, vmmem_spec_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_envelope, vmmem_envelope_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_scope, vmmem_scope_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_error, vmmem_error_free)
+
+/* The launchers are the logging layer: every failure is printed once, as one line
+ * "PROGRAM: message", by the code that decides to give up. */
+extern const char *program_name;
+
+void die(int status, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints the vmmem_error (consumed) and exits with @status. */
+void die_vmmem(int status, vmmem_error *error) __attribute__((noreturn));
+
+/* True when this process runs with more privilege than whoever made its environment
+ * (setuid/setgid or file capabilities: the kernel's AT_SECURE). */
+bool running_privileged(void);
+
+/* Config from @path (or the default lookup) plus the VMMEM_* variables of docs/launcher.md,
+ * which are ignored when running privileged. */
+vmmem_config *load_config(const char *path, bool privileged);
+
+/* Refuses a qemu path that is not an absolute path to an executable regular file, or that is
+ * this very launcher (which would exec itself forever). */
+void check_qemu_binary(const char *qemu);
+
+/* Back to the real uid/gid with no capabilities: nothing we were given survives into qemu. */
+void drop_privileges(void);
+
+/* "256 MiB" */
+char *format_size(uint64_t bytes);
+
+/* One line for logs: "envelope for 'web1': memory.max 805306368 (guest 512 MiB + overhead
+ * 256 MiB) in /vmmem.slice/vmmem-web1.scope". */
+void print_envelope_line(FILE *f, const vmmem_envelope *envelope, const char *path);

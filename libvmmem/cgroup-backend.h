@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cgroup-plan.h"
+#include "config.h"
+
+/* Stage 6: the only code that touches the system.  One table per backend, chosen once
+ * (crun's libcrun_cgroup_manager, libvirt's virCgroupBackend). */
+
+typedef struct CgroupScope CgroupScope;
+
+typedef struct {
+    const char *name;
+    /* Create the scope and apply the plan; on failure leave nothing behind. */
+    int (*create)(CgroupScope *scope, GError **error);
+    /* Move @pid (already resolved, never 0) into the scope. */
+    int (*attach)(CgroupScope *scope, pid_t pid, GError **error);
+    int (*destroy)(CgroupScope *scope, bool kill, GError **error);
+    int (*read_usage)(CgroupScope *scope, uint64_t *ret_current, uint64_t *ret_peak,
+                      uint64_t *ret_oom_kills, GError **error);
+    /* Remove empty scopes under @parent. */
+    int (*gc)(const char *parent, unsigned *ret_removed, GError **error);
+} CgroupBackend;
+
+struct CgroupScope {
+    const CgroupBackend *backend;
+    CgroupPlan *plan;
+
+    /* cgroupfs backend */
+    char *mount;     /* cgroup2 mount point */
+    int root_fd;     /* the mount, every other fd is opened below it */
+    int parent_fd;   /* holds the flock that keeps `gc` away until the scope is populated */
+    int scope_fd;
+    bool created;    /* the scope directory is ours to remove */
+    bool made_parent;
+    char *origin;    /* cgroup the caller left when it attached itself */
+
+    /* dry-run backend: what would have been done, one line each */
+    GPtrArray *actions;
+};
+
+extern const CgroupBackend cgroup_backend_fs;
+extern const CgroupBackend cgroup_backend_dryrun;
+
+/* Takes ownership of @plan. */
+CgroupScope *cgroup_scope_new(const CgroupBackend *backend, CgroupPlan *plan);
+CgroupScope *cgroup_scope_free(CgroupScope *scope);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CgroupScope, cgroup_scope_free)
+
+/* Scope names made by vmmem: "vmmem-*.scope". */
+bool cgroup_scope_name_is_ours(const char *name);

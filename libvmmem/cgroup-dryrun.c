@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The dry-run backend: `vmmem explain` and `--dry-run`.  It records what the cgroupfs backend
+ * would do, in order, and touches nothing. */
+#include "cgroup-backend.h"
+
+static void
+record(CgroupScope *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void
+record(CgroupScope *s, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    g_ptr_array_add(s->actions, g_strdup_vprintf(fmt, ap));
+    va_end(ap);
+}
+
+static int
+dry_create(CgroupScope *s, GError **error)
+{
+    record(s, "enable +memory +pids in every cgroup.subtree_control from the root to '%s'",
+           s->plan->parent);
+    record(s, "mkdir %s", s->plan->path);
+    for (guint i = 0; i < s->plan->writes->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(s->plan->writes, i);
+        record(s, "write %s/%s = %s%s", s->plan->path, w->file, w->value,
+               w->optional ? " (if the kernel has it)" : "");
+    }
+    return 0;
+}
+
+static int
+dry_attach(CgroupScope *s, pid_t pid, GError **error)
+{
+    record(s, "write %s/cgroup.procs = %d", s->plan->path, (int)pid);
+    return 0;
+}
+
+static int
+dry_destroy(CgroupScope *s, bool kill, GError **error)
+{
+    if (kill)
+        record(s, "write %s/cgroup.kill = 1", s->plan->path);
+    record(s, "rmdir %s", s->plan->path);
+    return 0;
+}
+
+static int
+dry_read_usage(CgroupScope *s, uint64_t *ret_current, uint64_t *ret_peak,
+               uint64_t *ret_oom_kills, GError **error)
+{
+    *ret_current = *ret_peak = *ret_oom_kills = 0;
+    return 0;
+}
+
+static int
+dry_gc(const char *parent, unsigned *ret_removed, GError **error)
+{
+    *ret_removed = 0;
+    return 0;
+}
+
+const CgroupBackend cgroup_backend_dryrun = {
+    .name = "dry-run",
+    .create = dry_create,
+    .attach = dry_attach,
+    .destroy = dry_destroy,
+    .read_usage = dry_read_usage,
+    .gc = dry_gc,
+};

@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cgroupfs backend (cgroup v2), through libcgroup 2.0.2 where it works and cgroup-util.c where
+ * it does not (docs/cgroup-layout.md):
+ *   libcgroup: mount discovery (cgroup_init), writing the limits (cgroup_modify_cgroup) and
+ *              moving a process in (cgroup_attach_task_pid);
+ *   direct:    v1/hybrid refusal, check-before-write of subtree_control, exclusive mkdir, the
+ *              gc lock, read-back, cgroup.kill, rmdir (2.0.2's delete reports success on EBUSY).
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <libcgroup.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup-backend.h"
+#include "cgroup-util.h"
+#include "error.h"
+
+static const char *const scope_controllers[] = {"memory", "pids", NULL};
+
+#define LOCK_TIMEOUT_MS 10000
+#define KILL_TIMEOUT_MS 10000
+
+/* libcgroup speaks ECG* codes; everything above it speaks errno. */
+static int
+fail_libcgroup(GError **error, int ecg, const char *what, const char *path)
+{
+    int e;
+
+    switch (ecg) {
+    case ECGOTHER:
+        e = cgroup_get_last_errno();
+        if (e <= 0)
+            e = EIO;
+        return vmmem_fail(error, e, "%s '/%s': %s", what, path, g_strerror(e));
+    case ECGROUPNOTOWNER:
+    case ECGROUPNOTALLOWED:
+        e = EPERM;
+        break;
+    case ECGROUPNOTEXIST:
+    case ECGROUPVALUENOTEXIST:
+        e = ENOENT;
+        break;
+    case ECGROUPNOTMOUNTED:
+    case ECGROUPSUBSYSNOTMOUNTED:
+        e = ENOMEDIUM;
+        break;
+    case ECGINVAL:
+        e = EINVAL;
+        break;
+    default:
+        e = EIO;
+        break;
+    }
+    return vmmem_fail(error, e, "%s '/%s': %s", what, path, cgroup_strerror(ecg));
+}
+
+static int
+lock_parent(CgroupScope *s, GError **error)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)LOCK_TIMEOUT_MS * 1000;
+
+    while (flock(s->parent_fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno != EWOULDBLOCK)
+            return vmmem_fail(error, errno, "cannot lock cgroup '/%s': %s", s->plan->parent,
+                              g_strerror(errno));
+        if (g_get_monotonic_time() > deadline)
+            return vmmem_fail(error, ETIMEDOUT, "timed out waiting for the lock on cgroup '/%s'",
+                              s->plan->parent);
+        g_usleep(1000);
+    }
+    return 0;
+}
+
+/* Walks from the root to the parent, enabling memory and pids at every level so the scope gets
+ * memory.* files.  Only the default parent may be created; a configured one must exist. */
+static int
+open_parent(CgroupScope *s, GError **error)
+{
+    g_auto(GStrv) parts = g_strsplit(s->plan->parent, "/", -1);
+    g_autoptr(GString) walked = g_string_new("");
+    int fd = dup(s->root_fd), next, r;
+
+    if (fd < 0)
+        return vmmem_fail(error, errno, "dup: %s", g_strerror(errno));
+    for (char **p = parts; *p; p++) {
+        r = cg_enable_controllers(fd, walked->str, scope_controllers, error);
+        if (r < 0)
+            goto fail;
+        g_string_append_printf(walked, "%s%s", walked->len ? "/" : "", *p);
+        next = openat(fd, *p, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (next < 0 && errno == ENOENT && s->plan->parent_is_default && !p[1]) {
+            if (mkdirat(fd, *p, 0755) == 0) {
+                s->made_parent = true;
+            } else if (errno != EEXIST) {
+                r = vmmem_fail(error, errno, "cannot create cgroup '/%s': %s", walked->str,
+                               g_strerror(errno));
+                goto fail;
+            }
+            next = openat(fd, *p, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        }
+        if (next < 0 && errno == ENOENT) {
+            r = vmmem_fail(error, ENOENT, "parent cgroup '/%s' does not exist", walked->str);
+            goto fail;
+        }
+        if (next < 0) {
+            r = vmmem_fail(error, errno, "cannot open cgroup '/%s': %s", walked->str,
+                           g_strerror(errno));
+            goto fail;
+        }
+        close(fd);
+        fd = next;
+    }
+    r = cg_enable_controllers(fd, s->plan->parent, scope_controllers, error);
+    if (r < 0)
+        goto fail;
+    s->parent_fd = fd;
+    return 0;
+fail:
+    close(fd);
+    return r;
+}
+
+/* mkdir that fails on a live scope of the same name.  An empty one is a leftover of a VM that
+ * exited (cgroup v2 has no release agent) or of a launcher killed before exec: it is replaced.
+ * The parent lock makes "empty" mean "not being set up right now". */
+static int
+make_scope_dir(CgroupScope *s, GError **error)
+{
+    bool empty;
+    int fd, r;
+
+    if (mkdirat(s->parent_fd, s->plan->scope, 0755) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return vmmem_fail(error, errno, "cannot create cgroup '/%s': %s", s->plan->path,
+                          g_strerror(errno));
+    r = cg_open_dir(s->parent_fd, s->plan->path, s->plan->scope, &fd, error);
+    if (r < 0)
+        return r;
+    r = cg_is_empty(fd, s->plan->path, &empty, error);
+    close(fd);
+    if (r < 0)
+        return r;
+    if (!empty)
+        return vmmem_fail(error, EEXIST,
+                          "cgroup '/%s' already holds a running VM of that name; choose another "
+                          "name",
+                          s->plan->path);
+    if (unlinkat(s->parent_fd, s->plan->scope, AT_REMOVEDIR) < 0 ||
+        mkdirat(s->parent_fd, s->plan->scope, 0755) < 0)
+        return vmmem_fail(error, errno, "cannot replace stale cgroup '/%s': %s", s->plan->path,
+                          g_strerror(errno));
+    return 0;
+}
+
+static bool
+write_applies(CgroupScope *s, const CgroupWrite *w)
+{
+    return !w->optional || faccessat(s->scope_fd, w->file, F_OK, 0) == 0;
+}
+
+static int
+apply_writes(CgroupScope *s, GError **error)
+{
+    struct cgroup *cg = cgroup_new_cgroup(s->plan->path);
+    struct cgroup_controller *mem;
+    int r = 0;
+
+    if (!cg)
+        return vmmem_fail(error, ENOMEM, "cannot allocate a libcgroup object");
+    mem = cgroup_add_controller(cg, "memory");
+    for (guint i = 0; mem && i < s->plan->writes->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(s->plan->writes, i);
+        if (!write_applies(s, w))
+            continue;
+        if (faccessat(s->scope_fd, w->file, W_OK, 0) < 0) {
+            r = vmmem_fail(error, errno == ENOENT ? ENOMEDIUM : errno,
+                           "cannot apply %s=%s to '/%s': %s", w->file, w->value, s->plan->path,
+                           errno == ENOENT ? "the kernel has no such file" : g_strerror(errno));
+            break;
+        }
+        if (cgroup_add_value_string(mem, w->file, w->value) != 0) {
+            r = vmmem_fail(error, EINVAL, "cannot queue %s=%s", w->file, w->value);
+            break;
+        }
+    }
+    if (!mem)
+        r = vmmem_fail(error, ENOMEM, "cannot allocate a libcgroup controller");
+    if (r == 0) {
+        int ecg = cgroup_modify_cgroup(cg);
+        if (ecg != 0)
+            r = fail_libcgroup(error, ecg, "cannot write the limits of", s->plan->path);
+    }
+    cgroup_free(&cg);
+    return r;
+}
+
+/* A limit that is not in force is an error, whatever the write returned. */
+static int
+read_back(CgroupScope *s, GError **error)
+{
+    for (guint i = 0; i < s->plan->writes->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(s->plan->writes, i);
+        g_autofree char *got = NULL;
+        int r;
+
+        if (!write_applies(s, w))
+            continue;
+        r = cg_read(s->scope_fd, s->plan->path, w->file, &got, error);
+        if (r < 0)
+            return r;
+        if (strcmp(got, w->value) != 0)
+            return vmmem_fail(error, EIO, "%s of '/%s' reads back '%s', not '%s'", w->file,
+                              s->plan->path, got, w->value);
+    }
+    return 0;
+}
+
+static void
+undo_create(CgroupScope *s)
+{
+    if (s->scope_fd >= 0) {
+        close(s->scope_fd);
+        s->scope_fd = -1;
+    }
+    if (s->created)
+        (void)unlinkat(s->parent_fd, s->plan->scope, AT_REMOVEDIR);
+    s->created = false;
+    if (s->made_parent) {
+        (void)unlinkat(s->root_fd, s->plan->parent, AT_REMOVEDIR);
+        s->made_parent = false;
+    }
+}
+
+static int
+fs_create(CgroupScope *s, GError **error)
+{
+    int r;
+
+    r = cg_open_unified_root(&s->mount, &s->root_fd, error);
+    if (r < 0)
+        return r;
+    r = open_parent(s, error);
+    if (r < 0)
+        goto fail;
+    r = lock_parent(s, error);
+    if (r < 0)
+        goto fail;
+    r = make_scope_dir(s, error);
+    if (r < 0)
+        goto fail;
+    s->created = true;
+    r = cg_open_dir(s->parent_fd, s->plan->path, s->plan->scope, &s->scope_fd, error);
+    if (r < 0)
+        goto fail;
+    r = apply_writes(s, error);
+    if (r < 0)
+        goto fail;
+    r = read_back(s, error);
+    if (r < 0)
+        goto fail;
+    return 0;
+fail:
+    undo_create(s);
+    return r;
+}
+
+static int
+fs_attach(CgroupScope *s, pid_t pid, GError **error)
+{
+    g_autofree char *now = NULL;
+    struct cgroup *cg;
+    int ecg, r;
+
+    if (s->scope_fd < 0)
+        return vmmem_fail(error, EBADF, "the scope was not created");
+    cg = cgroup_new_cgroup(s->plan->path);
+    if (!cg || !cgroup_add_controller(cg, "memory")) {
+        cgroup_free(&cg);
+        return vmmem_fail(error, ENOMEM, "cannot allocate a libcgroup object");
+    }
+    ecg = cgroup_attach_task_pid(cg, pid);
+    cgroup_free(&cg);
+    if (ecg != 0)
+        return fail_libcgroup(error, ecg, "cannot move the process into", s->plan->path);
+    r = cg_pid_cgroup(pid, &now, error);
+    if (r < 0)
+        return r;
+    if (strcmp(now, s->plan->path) != 0)
+        return vmmem_fail(error, EIO, "pid %d is in cgroup '/%s', not '/%s'", (int)pid, now,
+                          s->plan->path);
+    /* Populated now: gc can no longer mistake it for a leftover. */
+    (void)flock(s->parent_fd, LOCK_UN);
+    return 0;
+}
+
+/* The caller cannot rmdir a cgroup it sits in: it goes back where it came from first. */
+static int
+leave_scope(CgroupScope *s, GError **error)
+{
+    g_autofree char *now = NULL, *pid = NULL;
+    int fd, r;
+
+    if (!s->origin || cg_pid_cgroup(0, &now, NULL) < 0 || strcmp(now, s->plan->path) != 0)
+        return 0;
+    if (*s->origin) {
+        r = cg_open_dir(s->root_fd, s->origin, s->origin, &fd, error);
+        if (r < 0)
+            return r;
+    } else {
+        fd = dup(s->root_fd);
+    }
+    pid = g_strdup_printf("%d", (int)getpid());
+    r = cg_write(fd, s->origin, "cgroup.procs", pid, error);
+    close(fd);
+    return r;
+}
+
+static int
+fs_destroy(CgroupScope *s, bool kill, GError **error)
+{
+    int r;
+
+    if (s->scope_fd < 0)
+        return vmmem_fail(error, EBADF, "the scope was not created");
+    r = leave_scope(s, error);
+    if (r < 0)
+        return r;
+    if (kill) {
+        r = cg_kill_and_wait(s->scope_fd, s->plan->path, KILL_TIMEOUT_MS, error);
+        if (r < 0)
+            return r;
+    }
+    if (unlinkat(s->parent_fd, s->plan->scope, AT_REMOVEDIR) < 0)
+        return vmmem_fail(error, errno, "cannot remove cgroup '/%s': %s", s->plan->path,
+                          g_strerror(errno));
+    close(s->scope_fd);
+    s->scope_fd = -1;
+    s->created = false;
+    return 0;
+}
+
+static int
+fs_read_usage(CgroupScope *s, uint64_t *ret_current, uint64_t *ret_peak, uint64_t *ret_oom_kills,
+              GError **error)
+{
+    g_autofree char *current = NULL, *peak = NULL;
+    uint64_t c, p = 0, k;
+    int r;
+
+    if (s->scope_fd < 0)
+        return vmmem_fail(error, EBADF, "the scope was not created");
+    r = cg_read(s->scope_fd, s->plan->path, "memory.current", &current, error);
+    if (r < 0)
+        return r;
+    if (!g_ascii_string_to_unsigned(current, 10, 0, G_MAXUINT64, &c, NULL))
+        return vmmem_fail(error, EIO, "bad memory.current '%s'", current);
+    /* memory.peak appeared in Linux 5.19. */
+    if (cg_read(s->scope_fd, s->plan->path, "memory.peak", &peak, NULL) == 0)
+        (void)g_ascii_string_to_unsigned(peak, 10, 0, G_MAXUINT64, &p, NULL);
+    r = cg_read_keyed(s->scope_fd, s->plan->path, "memory.events", "oom_kill", &k, error);
+    if (r < 0)
+        return r;
+    *ret_current = c;
+    *ret_peak = p;
+    *ret_oom_kills = k;
+    return 0;
+}
+
+static int
+fs_gc(const char *parent, unsigned *ret_removed, GError **error)
+{
+    g_autofree char *mount = NULL;
+    unsigned removed = 0;
+    int root_fd = -1, fd = -1, r;
+    DIR *dir = NULL;
+    struct dirent *de;
+
+    r = cg_open_unified_root(&mount, &root_fd, error);
+    if (r < 0)
+        return r;
+    fd = openat(root_fd, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        r = errno == ENOENT ? 0
+                            : vmmem_fail(error, errno, "cannot open cgroup '/%s': %s", parent,
+                                         g_strerror(errno));
+        goto out;
+    }
+    CgroupScope lock_holder = {.parent_fd = fd, .plan = &(CgroupPlan){.parent = (char *)parent}};
+    r = lock_parent(&lock_holder, error);
+    if (r < 0)
+        goto out;
+    dir = fdopendir(dup(fd));
+    if (!dir) {
+        r = vmmem_fail(error, errno, "cannot list cgroup '/%s': %s", parent, g_strerror(errno));
+        goto out;
+    }
+    while ((de = readdir(dir))) {
+        g_autofree char *what = g_strdup_printf("%s/%s", parent, de->d_name);
+        bool empty;
+        int sfd;
+
+        if (de->d_type != DT_DIR || !cgroup_scope_name_is_ours(de->d_name))
+            continue;
+        if (cg_open_dir(fd, what, de->d_name, &sfd, NULL) < 0)
+            continue;
+        r = cg_is_empty(sfd, what, &empty, NULL);
+        close(sfd);
+        if (r == 0 && empty && unlinkat(fd, de->d_name, AT_REMOVEDIR) == 0)
+            removed++;
+    }
+    r = 0;
+    *ret_removed = removed;
+out:
+    if (dir)
+        closedir(dir);
+    if (fd >= 0)
+        close(fd);
+    close(root_fd);
+    return r;
+}
+
+const CgroupBackend cgroup_backend_fs = {
+    .name = "cgroupfs",
+    .create = fs_create,
+    .attach = fs_attach,
+    .destroy = fs_destroy,
+    .read_usage = fs_read_usage,
+    .gc = fs_gc,
+};

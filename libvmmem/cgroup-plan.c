@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Stage 5: the scope's path and the ordered writes that set its limits.  Pure. */
+#include <limits.h>
+#include <string.h>
+
+#include "cgroup-plan.h"
+#include "error.h"
+
+#define SCOPE_PREFIX "vmmem-"
+#define SCOPE_SUFFIX ".scope"
+#define VM_NAME_MAX  200
+
+static bool
+is_control(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
+static bool
+has_control(const char *s)
+{
+    for (; *s; s++) {
+        if (is_control((unsigned char)*s))
+            return true;
+    }
+    return false;
+}
+
+/* systemd's unit-name escaping (unit_name_escape()) minus its '-' rule: '-' is systemd's slice
+ * separator but means nothing here.  '\' is always escaped, so no raw name can spell out the
+ * escape of another, and the mapping stays one to one. */
+static bool
+passes_through(unsigned char c, bool leading)
+{
+    if (leading && c == '.')
+        return false; /* a hidden directory */
+    return g_ascii_isalnum(c) || c == ':' || c == '_' || c == '.' || c == '-';
+}
+
+int
+cgroup_plan_scope_name(const char *vm_name, char **ret_scope, GError **error)
+{
+    g_autoptr(GString) scope = NULL;
+    size_t len = vm_name ? strlen(vm_name) : 0;
+
+    if (len == 0)
+        return vmmem_fail(error, EINVAL, "the VM name is empty");
+    if (len > VM_NAME_MAX)
+        return vmmem_fail(error, EINVAL, "the VM name is longer than %d bytes", VM_NAME_MAX);
+    if (strcmp(vm_name, ".") == 0 || strcmp(vm_name, "..") == 0)
+        return vmmem_fail(error, EINVAL, "'%s' is not a usable VM name", vm_name);
+    if (strchr(vm_name, '/'))
+        return vmmem_fail(error, EINVAL, "the VM name contains '/'");
+    if (has_control(vm_name))
+        return vmmem_fail(error, EINVAL, "the VM name contains control characters");
+
+    scope = g_string_new(SCOPE_PREFIX);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)vm_name[i];
+        if (passes_through(c, i == 0))
+            g_string_append_c(scope, (char)c);
+        else
+            g_string_append_printf(scope, "\\x%02x", c);
+    }
+    g_string_append(scope, SCOPE_SUFFIX);
+    /* Escaping can quadruple a name; the cgroup is one directory entry. */
+    if (scope->len > NAME_MAX)
+        return vmmem_fail(error, EINVAL, "the VM name is too long once escaped (%zu > %d bytes)",
+                          scope->len, NAME_MAX);
+    *ret_scope = g_string_free(g_steal_pointer(&scope), FALSE);
+    return 0;
+}
+
+int
+cgroup_plan_check_parent(const char *parent, GError **error)
+{
+    g_auto(GStrv) parts = NULL;
+
+    if (!parent || !*parent)
+        return vmmem_fail(error, EINVAL, "the cgroup parent is empty");
+    if (has_control(parent))
+        return vmmem_fail(error, EINVAL, "the cgroup parent contains control characters");
+    if (strlen(parent) >= PATH_MAX)
+        return vmmem_fail(error, EINVAL, "the cgroup parent is longer than %d bytes", PATH_MAX - 1);
+    if (parent[0] == '/')
+        return vmmem_fail(error, EINVAL,
+                          "the cgroup parent '%s' must be relative to the cgroup2 mount "
+                          "(no leading '/')",
+                          parent);
+    parts = g_strsplit(parent, "/", -1);
+    for (size_t i = 0; parts[i]; i++) {
+        if (!*parts[i] || strcmp(parts[i], ".") == 0 || strcmp(parts[i], "..") == 0)
+            return vmmem_fail(error, EINVAL,
+                              "the cgroup parent '%s' has an empty, '.' or '..' component", parent);
+        if (strlen(parts[i]) > NAME_MAX)
+            return vmmem_fail(error, EINVAL,
+                              "the cgroup parent '%s' has a component longer than %d bytes", parent,
+                              NAME_MAX);
+    }
+    return 0;
+}
+
+static void
+cgroup_write_free(gpointer p)
+{
+    CgroupWrite *w = p;
+
+    g_free(w->file);
+    g_free(w->value);
+    g_free(w);
+}
+
+CgroupPlan *
+cgroup_plan_free(CgroupPlan *plan)
+{
+    if (plan) {
+        g_free(plan->parent);
+        g_free(plan->scope);
+        g_free(plan->path);
+        if (plan->writes)
+            g_ptr_array_unref(plan->writes);
+        g_free(plan);
+    }
+    return NULL;
+}
+
+/* Takes @value. */
+static void
+add_write(CgroupPlan *plan, const char *file, char *value, bool optional)
+{
+    CgroupWrite *w = g_new0(CgroupWrite, 1);
+
+    w->file = g_strdup(file);
+    w->value = value;
+    w->optional = optional;
+    g_ptr_array_add(plan->writes, w);
+}
+
+static char *
+bytes_or_max(uint64_t v)
+{
+    return v == UINT64_MAX ? g_strdup("max") : g_strdup_printf("%" G_GUINT64_FORMAT, v);
+}
+
+/* Order: oom.group first, so that a VM is never in a state where the OOM killer may take one of
+ * its threads alone; protections; then the limits from the softest to memory.max.  Every limit
+ * is written even when off so that a reused scope carries no stale value. */
+static void
+plan_writes(CgroupPlan *plan, const Envelope *e)
+{
+    add_write(plan, "memory.oom.group", g_strdup(e->oom_group ? "1" : "0"), false);
+    if (e->memory_min)
+        add_write(plan, "memory.min", bytes_or_max(e->memory_min), false);
+    if (e->memory_low)
+        add_write(plan, "memory.low", bytes_or_max(e->memory_low), false);
+    /* Without swap accounting the file is missing and there is no swap to limit. */
+    add_write(plan, "memory.swap.max", bytes_or_max(e->swap_max), e->swap_max == 0);
+    add_write(plan, "memory.high", bytes_or_max(e->memory_high), false);
+    add_write(plan, "memory.max", g_strdup_printf("%" G_GUINT64_FORMAT, e->memory_max), false);
+}
+
+int
+cgroup_plan_new(const Envelope *envelope, const Config *config, const char *vm_name,
+                CgroupPlan **ret_plan, GError **error)
+{
+    g_autoptr(CgroupPlan) plan = NULL;
+    const char *parent = config ? config->parent : VMMEM_DEFAULT_PARENT;
+    g_autofree char *scope = NULL;
+    int r;
+
+    if (envelope->probe)
+        return vmmem_fail(error, EINVAL, "a probe command line has no envelope and no scope");
+    r = cgroup_plan_check_parent(parent, error);
+    if (r < 0)
+        return r;
+    r = cgroup_plan_scope_name(vm_name, &scope, error);
+    if (r < 0)
+        return r;
+
+    plan = g_new0(CgroupPlan, 1);
+    plan->parent = g_strdup(parent);
+    plan->parent_is_default = strcmp(parent, VMMEM_DEFAULT_PARENT) == 0;
+    plan->path = g_strconcat(parent, "/", scope, NULL);
+    plan->scope = g_steal_pointer(&scope);
+    plan->writes = g_ptr_array_new_with_free_func(cgroup_write_free);
+    plan_writes(plan, envelope);
+    *ret_plan = g_steal_pointer(&plan);
+    return 0;
+}

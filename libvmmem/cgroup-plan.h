@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "envelope.h"
+
+/* Stage 5: what the backend will do, as data.  Pure. */
+
+typedef struct {
+    char *file;  /* "memory.max" */
+    char *value; /* "805306368", "max" */
+    /* Written only when the file exists: memory.swap.max with swap off (no swap accounting
+     * means nothing to limit).  A required write to a missing file is an error. */
+    bool optional;
+} CgroupWrite;
+
+typedef struct {
+    char *parent;           /* relative to the cgroup2 root, no leading '/': "vmmem.slice" */
+    bool parent_is_default; /* the default parent is created when missing; a configured one
+                               must exist */
+    char *scope;            /* "vmmem-web1.scope" */
+    char *path;             /* parent + "/" + scope */
+    GPtrArray *writes;      /* CgroupWrite*, in order */
+} CgroupPlan;
+
+/* Scope names: "vmmem-" + escaped VM name + ".scope".  Names are refused when empty, longer than
+ * 200 bytes, "." or "..", or containing '/' or control characters (< 0x20, 0x7f), or when the
+ * escaped scope name would exceed NAME_MAX (255) bytes (-EINVAL).  Bytes in [A-Za-z0-9:_.-] pass
+ * through ('-' too: unlike systemd we have no slice separator to protect); every other byte, '\'
+ * included, and a leading '.' (a hidden directory) are written as lowercase \xNN, systemd's
+ * unit-name escaping, so different names never map to one scope. */
+int cgroup_plan_scope_name(const char *vm_name, char **ret_scope, GError **error);
+/* Parent paths: relative, components separated by '/', none empty, "." or "..", no control
+ * characters (-EINVAL). */
+int cgroup_plan_check_parent(const char *parent, GError **error);
+
+/* @vm_name: the scope's name (already chosen: spec name, --name, or "pid-N"). */
+int cgroup_plan_new(const Envelope *envelope, const Config *config, const char *vm_name,
+                    CgroupPlan **ret_plan, GError **error);
+CgroupPlan *cgroup_plan_free(CgroupPlan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CgroupPlan, cgroup_plan_free)

@@ -1,0 +1,494 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Host policy from a GKeyFile (docs/config.md).  Every load or override works on a copy that
+ * replaces the live Config only once all of it is valid, so a failed call changes nothing. */
+#include <math.h>
+#include <string.h>
+
+#include "cgroup-plan.h"
+#include "config.h"
+#include "error.h"
+#include "size.h"
+
+#define GROUP_GLOBAL    "vmmem"
+#define GROUP_VM_PREFIX "vm "
+
+/* Which Policy fields a [vm NAME] group sets: the rest follow [vmmem], even when [vmmem] changes
+ * after the group was read (a later file, config_set()). */
+enum {
+    SET_RATIO = 1u << 0,
+    SET_OVERHEAD_MIN = 1u << 1,
+    SET_OVERHEAD_MAX = 1u << 2,
+    SET_HIGH = 1u << 3,
+    SET_SWAP = 1u << 4,
+    SET_PROTECT = 1u << 5,
+};
+
+/* The value type of Config.vm_policies; starts with the Policy so it is one. */
+typedef struct {
+    Policy policy;
+    unsigned set;
+} VmPolicy;
+
+typedef int (*KeyParser)(const char *text, Config *config, Policy *policy, GError **error);
+
+typedef struct {
+    const char *name;
+    KeyParser parse;
+    unsigned set; /* 0: a [vmmem]-only key */
+} ConfigKey;
+
+static int
+parse_qemu(const char *text, Config *config, Policy *policy, GError **error)
+{
+    if (!g_path_is_absolute(text))
+        return vmmem_fail(error, EINVAL, "must be an absolute path");
+    g_free(config->qemu_binary);
+    config->qemu_binary = g_strdup(text);
+    return 0;
+}
+
+static int
+parse_parent(const char *text, Config *config, Policy *policy, GError **error)
+{
+    int r = cgroup_plan_check_parent(text, error);
+
+    if (r < 0)
+        return r;
+    g_free(config->parent);
+    config->parent = g_strdup(text);
+    return 0;
+}
+
+/* Only plain decimals: g_ascii_strtod() would also take "inf", "nan", hex and leading blanks. */
+static int
+parse_decimal(const char *text, double *ret, GError **error)
+{
+    char *end = NULL;
+    double v;
+
+    if (!g_ascii_isdigit(text[0]) || strpbrk(text, "xXpP"))
+        return vmmem_fail(error, EINVAL, "not a decimal number");
+    v = g_ascii_strtod(text, &end);
+    if (*end != '\0' || !isfinite(v))
+        return vmmem_fail(error, EINVAL, "not a decimal number");
+    *ret = v;
+    return 0;
+}
+
+/* Stored already rounded to the precision they are applied with.  @v is within
+ * [0, VMMEM_RATIO_MAX]: the conversion cannot overflow (and libm is not linked). */
+static double
+round_ppm(double v)
+{
+    return (double)(uint64_t)(v * VMMEM_POLICY_PPM + 0.5) / VMMEM_POLICY_PPM;
+}
+
+static int
+parse_ratio(const char *text, Config *config, Policy *policy, GError **error)
+{
+    double v;
+    int r = parse_decimal(text, &v, error);
+
+    if (r < 0)
+        return r;
+    /* Below 1 the ratio would cut the computed overhead, which the kernel then makes up for
+     * with an OOM kill; KubeVirt and Harvester refuse it too (overhead-anchors.md §1.5, §2.1). */
+    if (v < 1.0 || v > VMMEM_RATIO_MAX)
+        return vmmem_fail(error, EINVAL, "must be between 1.0 and %g", VMMEM_RATIO_MAX);
+    policy->ratio = round_ppm(v);
+    return 0;
+}
+
+static int
+parse_size(const char *text, uint64_t *ret, GError **error)
+{
+    int r = vmmem_parse_size(text, 1, ret);
+
+    if (r == -ERANGE)
+        return vmmem_fail(error, ERANGE, "does not fit in 64 bits");
+    if (r < 0)
+        return vmmem_fail(error, EINVAL, "not a size (bytes, or a number with B K M G T P E)");
+    return 0;
+}
+
+static int
+parse_overhead_min(const char *text, Config *config, Policy *policy, GError **error)
+{
+    return parse_size(text, &policy->overhead_min, error);
+}
+
+static int
+parse_overhead_max(const char *text, Config *config, Policy *policy, GError **error)
+{
+    return parse_size(text, &policy->overhead_max, error);
+}
+
+static int
+parse_swap(const char *text, Config *config, Policy *policy, GError **error)
+{
+    return parse_size(text, &policy->swap, error);
+}
+
+static int
+parse_high(const char *text, Config *config, Policy *policy, GError **error)
+{
+    double v;
+
+    if (strcmp(text, "off") == 0) {
+        policy->high_fraction = 0;
+        return 0;
+    }
+    if (strcmp(text, "on") == 0) {
+        policy->high_fraction = VMMEM_DEFAULT_HIGH_FRACTION;
+        return 0;
+    }
+    if (parse_decimal(text, &v, NULL) < 0 || v >= 1.0 || round_ppm(v) <= 0.0 || round_ppm(v) >= 1.0)
+        return vmmem_fail(error, EINVAL,
+                          "must be off, on or a fraction of memory.max between 0 and 1 "
+                          "(exclusive, 6 decimals)");
+    policy->high_fraction = round_ppm(v);
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    ProtectMode mode;
+} protect_modes[] = {
+    {"off", PROTECT_OFF},
+    {"low", PROTECT_LOW},
+    {"min", PROTECT_MIN},
+};
+
+static int
+parse_protect(const char *text, Config *config, Policy *policy, GError **error)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(protect_modes); i++) {
+        if (strcmp(text, protect_modes[i].name) == 0) {
+            policy->protect = protect_modes[i].mode;
+            return 0;
+        }
+    }
+    return vmmem_fail(error, EINVAL, "must be off, low or min");
+}
+
+static const ConfigKey config_keys[] = {
+    {"qemu", parse_qemu, 0},
+    {"parent", parse_parent, 0},
+    {"ratio", parse_ratio, SET_RATIO},
+    {"overhead-min", parse_overhead_min, SET_OVERHEAD_MIN},
+    {"overhead-max", parse_overhead_max, SET_OVERHEAD_MAX},
+    {"high", parse_high, SET_HIGH},
+    {"swap", parse_swap, SET_SWAP},
+    {"protect", parse_protect, SET_PROTECT},
+};
+
+static const ConfigKey *
+find_key(const char *name)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(config_keys); i++) {
+        if (strcmp(config_keys[i].name, name) == 0)
+            return &config_keys[i];
+    }
+    return NULL;
+}
+
+static const Policy default_policy = {
+    .ratio = 1.0,
+    .overhead_min = 0,
+    .overhead_max = 0,
+    .high_fraction = 0,
+    .swap = 0,
+    .protect = PROTECT_OFF,
+};
+
+static GHashTable *
+vm_policies_new(void)
+{
+    return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+}
+
+Config *
+config_new_default(void)
+{
+    Config *config = g_new0(Config, 1);
+
+    config->qemu_binary = g_strdup(VMMEM_DEFAULT_QEMU);
+    config->parent = g_strdup(VMMEM_DEFAULT_PARENT);
+    config->defaults = default_policy;
+    config->vm_policies = vm_policies_new();
+    return config;
+}
+
+Config *
+config_copy(const Config *config)
+{
+    Config *copy = g_new0(Config, 1);
+    GHashTableIter iter;
+    gpointer name, vp;
+
+    copy->path = g_strdup(config->path);
+    copy->qemu_binary = g_strdup(config->qemu_binary);
+    copy->parent = g_strdup(config->parent);
+    copy->defaults = config->defaults;
+    copy->vm_policies = vm_policies_new();
+    g_hash_table_iter_init(&iter, config->vm_policies);
+    while (g_hash_table_iter_next(&iter, &name, &vp))
+        g_hash_table_insert(copy->vm_policies, g_strdup(name), g_memdup2(vp, sizeof(VmPolicy)));
+    return copy;
+}
+
+static void
+config_clear(Config *config)
+{
+    g_free(config->path);
+    g_free(config->qemu_binary);
+    g_free(config->parent);
+    g_clear_pointer(&config->vm_policies, g_hash_table_unref);
+}
+
+Config *
+config_free(Config *config)
+{
+    if (config) {
+        config_clear(config);
+        g_free(config);
+    }
+    return NULL;
+}
+
+/* Moves everything from @src (freed) into @dst. */
+static void
+config_replace(Config *dst, Config *src)
+{
+    config_clear(dst);
+    *dst = *src;
+    g_free(src);
+}
+
+static void
+overlay(Policy *policy, const VmPolicy *vp)
+{
+    if (vp->set & SET_RATIO)
+        policy->ratio = vp->policy.ratio;
+    if (vp->set & SET_OVERHEAD_MIN)
+        policy->overhead_min = vp->policy.overhead_min;
+    if (vp->set & SET_OVERHEAD_MAX)
+        policy->overhead_max = vp->policy.overhead_max;
+    if (vp->set & SET_HIGH)
+        policy->high_fraction = vp->policy.high_fraction;
+    if (vp->set & SET_SWAP)
+        policy->swap = vp->policy.swap;
+    if (vp->set & SET_PROTECT)
+        policy->protect = vp->policy.protect;
+}
+
+void
+config_policy_for(const Config *config, const char *vm_name, Policy *ret_policy)
+{
+    const VmPolicy *vp;
+
+    if (!config) {
+        *ret_policy = default_policy;
+        return;
+    }
+    *ret_policy = config->defaults;
+    if (vm_name && (vp = g_hash_table_lookup(config->vm_policies, vm_name)))
+        overlay(ret_policy, vp);
+}
+
+/* Values go into messages; an escaped "\n" in a key file must not split the line. */
+static int
+fail_key(GError **error, GError *cause, const char *origin, const char *group, const char *key,
+         const char *value)
+{
+    g_autofree char *shown = g_strescape(value ? value : "", NULL);
+    int errnum = vmmem_error_errno(cause);
+
+    vmmem_fail(error, errnum, "%s: [%s] %s = '%s': %s", origin, group, key, shown,
+               cause ? cause->message : "invalid");
+    g_clear_error(&cause);
+    return -errnum;
+}
+
+static int
+apply_key(Config *config, Policy *policy, unsigned *set, const char *origin, const char *group,
+          const char *key, const char *value, GError **error)
+{
+    const ConfigKey *k = find_key(key);
+    GError *cause = NULL;
+
+    if (!k || (set && !k->set)) {
+        g_set_error_literal(&cause, VMMEM_ERROR, EINVAL,
+                            k ? "only allowed in [" GROUP_GLOBAL "]" : "unknown key");
+        return fail_key(error, cause, origin, group, key, value);
+    }
+    if (k->parse(value, config, policy, &cause) < 0)
+        return fail_key(error, cause, origin, group, key, value);
+    if (set)
+        *set |= k->set;
+    return 0;
+}
+
+static int
+check_clamps(const Policy *policy, const char *origin, const char *group, GError **error)
+{
+    if (policy->overhead_max && policy->overhead_min > policy->overhead_max)
+        return vmmem_fail(error, EINVAL,
+                          "%s: [%s] overhead-min (%" G_GUINT64_FORMAT
+                          ") exceeds overhead-max (%" G_GUINT64_FORMAT ")",
+                          origin, group, policy->overhead_min, policy->overhead_max);
+    return 0;
+}
+
+/* Every VM inherits [vmmem], so a change there can make a [vm NAME] group inconsistent. */
+static int
+check_config(const Config *config, const char *origin, GError **error)
+{
+    GHashTableIter iter;
+    gpointer name, vp;
+    int r = check_clamps(&config->defaults, origin, GROUP_GLOBAL, error);
+
+    g_hash_table_iter_init(&iter, config->vm_policies);
+    while (r == 0 && g_hash_table_iter_next(&iter, &name, &vp)) {
+        g_autofree char *group = g_strconcat(GROUP_VM_PREFIX, (const char *)name, NULL);
+        Policy policy;
+
+        config_policy_for(config, name, &policy);
+        r = check_clamps(&policy, origin, group, error);
+    }
+    return r;
+}
+
+static int
+apply_group(Config *config, GKeyFile *kf, const char *origin, const char *group, GError **error)
+{
+    g_auto(GStrv) keys = g_key_file_get_keys(kf, group, NULL, NULL);
+    const char *vm_name = NULL;
+    VmPolicy *vp = NULL;
+
+    if (g_str_has_prefix(group, GROUP_VM_PREFIX) && group[strlen(GROUP_VM_PREFIX)] != '\0') {
+        vm_name = group + strlen(GROUP_VM_PREFIX);
+        vp = g_hash_table_lookup(config->vm_policies, vm_name);
+        if (!vp) {
+            vp = g_new0(VmPolicy, 1);
+            g_hash_table_insert(config->vm_policies, g_strdup(vm_name), vp);
+        }
+    } else if (strcmp(group, GROUP_GLOBAL) != 0) {
+        g_autofree char *shown = g_strescape(group, NULL);
+        return vmmem_fail(error, EINVAL,
+                          "%s: unknown group [%s] (expected [" GROUP_GLOBAL "] or [" GROUP_VM_PREFIX
+                          "NAME])",
+                          origin, shown);
+    }
+
+    for (size_t i = 0; keys && keys[i]; i++) {
+        GError *cause = NULL;
+        g_autofree char *value = g_key_file_get_string(kf, group, keys[i], &cause);
+        int r;
+
+        if (!value) {
+            g_autofree char *raw = g_key_file_get_value(kf, group, keys[i], NULL);
+            g_clear_error(&cause);
+            g_set_error_literal(&cause, VMMEM_ERROR, EINVAL, "not a valid string");
+            return fail_key(error, cause, origin, group, keys[i], raw);
+        }
+        if (vp)
+            r = apply_key(config, &vp->policy, &vp->set, origin, group, keys[i], value, error);
+        else
+            r = apply_key(config, &config->defaults, NULL, origin, group, keys[i], value, error);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int
+load_key_file(Config *config, const char *data, size_t len, const char *origin, const char *path,
+              GError **error)
+{
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GError) cause = NULL;
+    g_auto(GStrv) groups = NULL;
+    Config *next;
+    int r = 0;
+
+    /* Translations are kept so that "ratio[de] = 2" is refused rather than silently dropped. */
+    if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_KEEP_TRANSLATIONS, &cause))
+        return vmmem_fail(error, EINVAL, "%s: %s", origin, cause->message);
+
+    next = config_copy(config);
+    groups = g_key_file_get_groups(kf, NULL);
+    for (size_t i = 0; r == 0 && groups[i]; i++)
+        r = apply_group(next, kf, origin, groups[i], error);
+    if (r == 0)
+        r = check_config(next, origin, error);
+    if (r < 0) {
+        config_free(next);
+        return r;
+    }
+    if (path) {
+        g_free(next->path);
+        next->path = g_strdup(path);
+    }
+    config_replace(config, next);
+    return 0;
+}
+
+static const struct {
+    GFileError code;
+    int errnum;
+} file_errors[] = {
+    {G_FILE_ERROR_NOENT, ENOENT},
+    {G_FILE_ERROR_ACCES, EACCES},
+    {G_FILE_ERROR_PERM, EPERM},
+    {G_FILE_ERROR_ISDIR, EISDIR},
+    {G_FILE_ERROR_NOTDIR, ENOTDIR},
+    {G_FILE_ERROR_LOOP, ELOOP},
+    {G_FILE_ERROR_NAMETOOLONG, ENAMETOOLONG},
+    {G_FILE_ERROR_NOMEM, ENOMEM},
+};
+
+static int
+file_errno(const GError *error)
+{
+    for (size_t i = 0; error->domain == G_FILE_ERROR && i < G_N_ELEMENTS(file_errors); i++) {
+        if (error->code == (int)file_errors[i].code)
+            return file_errors[i].errnum;
+    }
+    return EIO;
+}
+
+int
+config_load_file(Config *config, const char *path, GError **error)
+{
+    g_autoptr(GError) cause = NULL;
+    g_autofree char *data = NULL;
+    gsize len = 0;
+
+    if (!g_file_get_contents(path, &data, &len, &cause))
+        return vmmem_fail(error, file_errno(cause), "%s", cause->message);
+    return load_key_file(config, data, len, path, path, error);
+}
+
+int
+config_load_data(Config *config, const char *data, GError **error)
+{
+    return load_key_file(config, data, strlen(data), "(config data)", NULL, error);
+}
+
+int
+config_set(Config *config, const char *key, const char *value, GError **error)
+{
+    Config *next = config_copy(config);
+    int r;
+
+    r = apply_key(next, &next->defaults, NULL, "(override)", GROUP_GLOBAL, key, value, error);
+    if (r == 0)
+        r = check_config(next, "(override)", error);
+    if (r < 0) {
+        config_free(next);
+        return r;
+    }
+    config_replace(config, next);
+    return 0;
+}

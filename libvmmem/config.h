@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Host policy, from a GKeyFile (docs/config.md):
+ *
+ *   [vmmem]
+ *   qemu = /usr/bin/qemu-system-x86_64   # the real binary for vmmem-qemu
+ *   parent = vmmem.slice                  # cgroup under which scopes are made
+ *   ratio = 1.0                           # multiplies the computed overhead
+ *   overhead-min = 0                      # clamps on the overhead after the ratio (sizes)
+ *   overhead-max = 0                      # 0 = no maximum
+ *   high = off                            # off | on (= 0.9) | fraction of memory.max
+ *   swap = 0                              # size of swap allowed; 0 = none
+ *   protect = off                         # off | low | min: protect guest RAM
+ *
+ *   [vm NAME]                             # per-VM overrides, NAME as in -name guest=NAME
+ *   ratio = ... overhead-min = ... overhead-max = ... high = ... swap = ... protect = ...
+ *
+ * (The trailing comments above are illustration: GKeyFile comments are whole lines only.)  Sizes
+ * take qemu's suffixes; a bare number is bytes.  ratio and high are kept to 6 decimals.  Keys of
+ * a [vm NAME] group override [vmmem] one by one; the others follow [vmmem], even when it changes
+ * later.
+ */
+
+#define VMMEM_DEFAULT_CONFIG_PATH "/etc/vmmem/vmmem.conf"
+#define VMMEM_DEFAULT_QEMU        "/usr/bin/qemu-system-x86_64"
+#define VMMEM_DEFAULT_PARENT      "vmmem.slice"
+/* memory.high at this fraction of memory.max when "high = on" (docs/overhead-model.md). */
+#define VMMEM_DEFAULT_HIGH_FRACTION 0.9
+/* ratio and high are kept to 6 decimals and applied in millionths, so that the limits come from
+ * exact integer arithmetic (ratio 1.1 adds exactly a tenth). */
+#define VMMEM_POLICY_PPM 1000000
+/* An arithmetic bound, not a policy: keeps ratio x 10^6 and the scaled overhead in range.
+ * KubeVirt only requires >= 1; Harvester caps at 10 (overhead-anchors.md §2.1). */
+#define VMMEM_RATIO_MAX 1000.0
+
+typedef enum {
+    PROTECT_OFF,
+    PROTECT_LOW,
+    PROTECT_MIN,
+} ProtectMode;
+
+/* The policy that applies to one VM: [vmmem] overlaid with its [vm NAME] section. */
+typedef struct {
+    double ratio;          /* 1.0 to 1000 */
+    uint64_t overhead_min; /* bytes */
+    uint64_t overhead_max; /* bytes, 0 = none */
+    double high_fraction;  /* 0 = off, else in (0, 1) */
+    uint64_t swap;         /* bytes, 0 = off */
+    ProtectMode protect;
+} Policy;
+
+typedef struct {
+    char *path; /* the file read, or NULL */
+    char *qemu_binary;
+    char *parent;
+    Policy defaults;
+    GHashTable *vm_policies; /* name -> Policy*, for [vm NAME] groups */
+} Config;
+
+/* Defaults only. */
+Config *config_new_default(void);
+/* Reads @path over the defaults.  Unknown keys or groups: -EINVAL naming them (a typo in a
+ * limit must not pass silently).  Refused values: -EINVAL (-ERANGE for a size beyond 64 bits),
+ * one line "FILE: [GROUP] KEY = 'VALUE': why".  A missing file: -ENOENT.  On any failure @config
+ * is left as it was. */
+int config_load_file(Config *config, const char *path, GError **error);
+int config_load_data(Config *config, const char *data, GError **error);
+/* One [vmmem] key, as from the command line; messages name "(override)" for the file.  On
+ * failure @config is left as it was. */
+int config_set(Config *config, const char *key, const char *value, GError **error);
+Config *config_copy(const Config *config);
+Config *config_free(Config *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Config, config_free)
+
+/* The policy for @vm_name (NULL: defaults).  @config NULL: the built-in defaults. */
+void config_policy_for(const Config *config, const char *vm_name, Policy *ret_policy);

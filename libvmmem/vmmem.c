@@ -1,0 +1,479 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The public boundary: plain C types outside, GLib inside.  Each GError becomes a vmmem_error
+ * here and nowhere else. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "vmmem-build-config.h"
+#include "config.h"
+#include "cgroup-backend.h"
+#include "cgroup-util.h"
+#include "envelope.h"
+#include "error.h"
+#include "host.h"
+#include "vm-spec.h"
+#include "vmmem/vmmem.h"
+
+#define return_val_if_fail(expr, val)                                                              \
+    do {                                                                                           \
+        if (G_UNLIKELY(!(expr)))                                                                   \
+            return (val);                                                                          \
+    } while (0)
+
+struct vmmem_error {
+    int errnum;
+    char *message;
+    int argv_index;
+};
+
+struct vmmem_config {
+    Config *config;
+};
+
+struct vmmem_spec {
+    VmSpec *spec;
+    HostInfo *host;
+};
+
+struct vmmem_envelope {
+    Envelope *envelope;
+    char *json;
+};
+
+struct vmmem_scope {
+    CgroupScope *scope;
+};
+
+/* Converts @error (consumed) into *reterr; returns -errno. */
+static int
+export_error(GError *error, int argv_index, vmmem_error **reterr)
+{
+    int errnum = vmmem_error_errno(error);
+
+    if (reterr) {
+        vmmem_error *e = g_new0(vmmem_error, 1);
+        e->errnum = errnum;
+        e->message = g_strdup(error ? error->message : g_strerror(errnum));
+        e->argv_index = argv_index;
+        *reterr = e;
+    }
+    g_clear_error(&error);
+    return -errnum;
+}
+
+const char *
+vmmem_version(void)
+{
+    return VMMEM_VERSION;
+}
+
+void
+vmmem_free(void *p)
+{
+    g_free(p);
+}
+
+int
+vmmem_error_get_errno(const vmmem_error *e)
+{
+    return e ? e->errnum : 0;
+}
+
+const char *
+vmmem_error_get_message(const vmmem_error *e)
+{
+    return e ? e->message : NULL;
+}
+
+int
+vmmem_error_get_argv_index(const vmmem_error *e)
+{
+    return e ? e->argv_index : -1;
+}
+
+vmmem_error *
+vmmem_error_free(vmmem_error *e)
+{
+    if (e) {
+        g_free(e->message);
+        g_free(e);
+    }
+    return NULL;
+}
+
+/* ---- config ---- */
+
+static const char *
+pick_config_path(const char *path, unsigned flags)
+{
+    const char *env;
+
+    if (path)
+        return path;
+    if (!(flags & VMMEM_CONFIG_IGNORE_ENV) && (env = g_getenv("VMMEM_CONFIG")) && *env)
+        return env;
+    if (!(flags & VMMEM_CONFIG_NO_FILE) &&
+        g_file_test(VMMEM_DEFAULT_CONFIG_PATH, G_FILE_TEST_EXISTS))
+        return VMMEM_DEFAULT_CONFIG_PATH;
+    return NULL;
+}
+
+int
+vmmem_config_new(const char *path, unsigned flags, vmmem_config **ret_config,
+                 vmmem_error **reterr)
+{
+    g_autoptr(Config) config = config_new_default();
+    GError *error = NULL;
+    const char *file;
+
+    return_val_if_fail(ret_config, -EINVAL);
+    file = pick_config_path(path, flags);
+    if (file && config_load_file(config, file, &error) < 0)
+        return export_error(error, -1, reterr);
+    *ret_config = g_new0(vmmem_config, 1);
+    (*ret_config)->config = g_steal_pointer(&config);
+    return 0;
+}
+
+int
+vmmem_config_set(vmmem_config *c, const char *key, const char *value, vmmem_error **reterr)
+{
+    GError *error = NULL;
+
+    return_val_if_fail(c && key && value, -EINVAL);
+    if (config_set(c->config, key, value, &error) < 0)
+        return export_error(error, -1, reterr);
+    return 0;
+}
+
+const char *
+vmmem_config_get_qemu_binary(const vmmem_config *c)
+{
+    return c ? c->config->qemu_binary : NULL;
+}
+
+vmmem_config *
+vmmem_config_free(vmmem_config *c)
+{
+    if (c) {
+        config_free(c->config);
+        g_free(c);
+    }
+    return NULL;
+}
+
+/* ---- spec ---- */
+
+int
+vmmem_spec_new_from_argv(int argc, const char *const *argv, unsigned flags,
+                         vmmem_spec **ret_spec, vmmem_error **reterr)
+{
+    g_autoptr(HostInfo) host = NULL;
+    g_autoptr(VmSpec) spec = NULL;
+    GError *error = NULL;
+    int bad_index = -1;
+
+    return_val_if_fail(argc >= 0 && (argv || argc == 0) && ret_spec, -EINVAL);
+    if (host_info_read(&host, &error) < 0)
+        return export_error(error, -1, reterr);
+    if (vm_spec_parse(argc, argv, host, &spec, &bad_index, &error) < 0)
+        return export_error(error, bad_index, reterr);
+    *ret_spec = g_new0(vmmem_spec, 1);
+    (*ret_spec)->spec = g_steal_pointer(&spec);
+    (*ret_spec)->host = g_steal_pointer(&host);
+    return 0;
+}
+
+int
+vmmem_spec_is_probe(const vmmem_spec *s)
+{
+    return s && s->spec->probe;
+}
+
+const char *
+vmmem_spec_get_name(const vmmem_spec *s)
+{
+    return s ? s->spec->name : NULL;
+}
+
+uint64_t
+vmmem_spec_get_guest_ram(const vmmem_spec *s)
+{
+    return s ? s->spec->guest_ram : 0;
+}
+
+uint64_t
+vmmem_spec_get_hugetlb_ram(const vmmem_spec *s)
+{
+    return s ? s->spec->hugetlb_ram : 0;
+}
+
+unsigned
+vmmem_spec_get_vcpus(const vmmem_spec *s)
+{
+    return s ? s->spec->vcpus : 0;
+}
+
+vmmem_spec *
+vmmem_spec_free(vmmem_spec *s)
+{
+    if (s) {
+        vm_spec_free(s->spec);
+        host_info_free(s->host);
+        g_free(s);
+    }
+    return NULL;
+}
+
+/* ---- envelope ---- */
+
+int
+vmmem_envelope_new(const vmmem_spec *spec, const vmmem_config *config, unsigned flags,
+                   vmmem_envelope **ret_envelope, vmmem_error **reterr)
+{
+    g_autoptr(Config) defaults = NULL;
+    g_autoptr(Envelope) envelope = NULL;
+    GError *error = NULL;
+
+    return_val_if_fail(spec && ret_envelope, -EINVAL);
+    if (!config)
+        defaults = config_new_default();
+    if (envelope_compute(spec->spec, spec->host, config ? config->config : defaults, &envelope,
+                         &error) < 0)
+        return export_error(error, -1, reterr);
+    *ret_envelope = g_new0(vmmem_envelope, 1);
+    /* Made now, while the spec is at hand: the envelope must outlive it. */
+    (*ret_envelope)->json = envelope_to_json(envelope, spec->spec);
+    (*ret_envelope)->envelope = g_steal_pointer(&envelope);
+    return 0;
+}
+
+uint64_t
+vmmem_envelope_get_guest_ram(const vmmem_envelope *e)
+{
+    return e ? e->envelope->guest_ram : 0;
+}
+
+uint64_t
+vmmem_envelope_get_hugetlb_ram(const vmmem_envelope *e)
+{
+    return e ? e->envelope->hugetlb_ram : 0;
+}
+
+uint64_t
+vmmem_envelope_get_overhead(const vmmem_envelope *e)
+{
+    return e ? e->envelope->overhead : 0;
+}
+
+uint64_t
+vmmem_envelope_get_memory_max(const vmmem_envelope *e)
+{
+    return e ? e->envelope->memory_max : 0;
+}
+
+uint64_t
+vmmem_envelope_get_memory_high(const vmmem_envelope *e)
+{
+    return e ? e->envelope->memory_high : VMMEM_LIMIT_MAX;
+}
+
+uint64_t
+vmmem_envelope_get_swap_max(const vmmem_envelope *e)
+{
+    return e ? e->envelope->swap_max : 0;
+}
+
+size_t
+vmmem_envelope_get_n_components(const vmmem_envelope *e)
+{
+    if (!e || !e->envelope->breakdown)
+        return 0;
+    return e->envelope->breakdown->terms->len;
+}
+
+int
+vmmem_envelope_get_component(const vmmem_envelope *e, size_t index, const char **ret_name,
+                             uint64_t *ret_bytes, const char **ret_source)
+{
+    const OverheadTerm *t;
+
+    return_val_if_fail(e, -EINVAL);
+    if (index >= vmmem_envelope_get_n_components(e))
+        return -ERANGE;
+    t = &g_array_index(e->envelope->breakdown->terms, OverheadTerm, index);
+    if (ret_name)
+        *ret_name = t->name;
+    if (ret_bytes)
+        *ret_bytes = t->bytes;
+    if (ret_source)
+        *ret_source = t->source;
+    return 0;
+}
+
+int
+vmmem_envelope_to_json(const vmmem_envelope *e, unsigned flags, char **ret_json,
+                       vmmem_error **reterr)
+{
+    return_val_if_fail(e && ret_json, -EINVAL);
+    *ret_json = g_strdup(e->json);
+    return 0;
+}
+
+vmmem_envelope *
+vmmem_envelope_free(vmmem_envelope *e)
+{
+    if (e) {
+        envelope_free(e->envelope);
+        g_free(e->json);
+        g_free(e);
+    }
+    return NULL;
+}
+
+/* ---- scope ---- */
+
+int
+vmmem_scope_new(const vmmem_envelope *envelope, const vmmem_config *config, const char *name,
+                unsigned flags, vmmem_scope **ret_scope, vmmem_error **reterr)
+{
+    g_autoptr(Config) defaults = NULL;
+    g_autofree char *fallback = NULL;
+    CgroupPlan *plan = NULL;
+    GError *error = NULL;
+
+    return_val_if_fail(envelope && ret_scope, -EINVAL);
+    if (!config)
+        defaults = config_new_default();
+    if (!name)
+        name = envelope->envelope->vm_name;
+    if (!name)
+        name = fallback = g_strdup_printf("pid-%d", (int)getpid());
+    if (cgroup_plan_new(envelope->envelope, config ? config->config : defaults, name, &plan,
+                        &error) < 0)
+        return export_error(error, -1, reterr);
+    *ret_scope = g_new0(vmmem_scope, 1);
+    (*ret_scope)->scope = cgroup_scope_new(
+        (flags & VMMEM_SCOPE_DRY_RUN) ? &cgroup_backend_dryrun : &cgroup_backend_fs, plan);
+    return 0;
+}
+
+const char *
+vmmem_scope_get_path(const vmmem_scope *s)
+{
+    return s ? s->scope->plan->path : NULL;
+}
+
+size_t
+vmmem_scope_get_n_writes(const vmmem_scope *s)
+{
+    return s ? s->scope->plan->writes->len : 0;
+}
+
+int
+vmmem_scope_get_write(const vmmem_scope *s, size_t index, const char **ret_file,
+                      const char **ret_value)
+{
+    const CgroupWrite *w;
+
+    return_val_if_fail(s, -EINVAL);
+    if (index >= s->scope->plan->writes->len)
+        return -ERANGE;
+    w = g_ptr_array_index(s->scope->plan->writes, index);
+    if (ret_file)
+        *ret_file = w->file;
+    if (ret_value)
+        *ret_value = w->value;
+    return 0;
+}
+
+int
+vmmem_scope_create(vmmem_scope *s, unsigned flags, vmmem_error **reterr)
+{
+    GError *error = NULL;
+
+    return_val_if_fail(s, -EINVAL);
+    if (s->scope->backend->create(s->scope, &error) < 0)
+        return export_error(error, -1, reterr);
+    return 0;
+}
+
+int
+vmmem_scope_attach_pid(vmmem_scope *s, pid_t pid, unsigned flags, vmmem_error **reterr)
+{
+    g_autofree char *origin = NULL;
+    GError *error = NULL;
+
+    return_val_if_fail(s && pid >= 0, -EINVAL);
+    if (pid == 0) {
+        /* Remembered so that destroy can step back out if exec fails. */
+        if (s->scope->backend == &cgroup_backend_fs && cg_pid_cgroup(0, &origin, &error) < 0)
+            return export_error(error, -1, reterr);
+        pid = getpid();
+    }
+    if (s->scope->backend->attach(s->scope, pid, &error) < 0)
+        return export_error(error, -1, reterr);
+    if (origin) {
+        g_free(s->scope->origin);
+        s->scope->origin = g_steal_pointer(&origin);
+    }
+    return 0;
+}
+
+int
+vmmem_scope_destroy(vmmem_scope *s, unsigned flags, vmmem_error **reterr)
+{
+    GError *error = NULL;
+
+    return_val_if_fail(s, -EINVAL);
+    if (s->scope->backend->destroy(s->scope, flags & VMMEM_SCOPE_DESTROY_KILL, &error) < 0)
+        return export_error(error, -1, reterr);
+    return 0;
+}
+
+int
+vmmem_scope_read_usage(const vmmem_scope *s, uint64_t *ret_current, uint64_t *ret_peak,
+                       uint64_t *ret_oom_kills, vmmem_error **reterr)
+{
+    uint64_t c, p, k;
+    GError *error = NULL;
+
+    return_val_if_fail(s, -EINVAL);
+    if (s->scope->backend->read_usage(s->scope, &c, &p, &k, &error) < 0)
+        return export_error(error, -1, reterr);
+    if (ret_current)
+        *ret_current = c;
+    if (ret_peak)
+        *ret_peak = p;
+    if (ret_oom_kills)
+        *ret_oom_kills = k;
+    return 0;
+}
+
+vmmem_scope *
+vmmem_scope_free(vmmem_scope *s)
+{
+    if (s) {
+        cgroup_scope_free(s->scope);
+        g_free(s);
+    }
+    return NULL;
+}
+
+int
+vmmem_gc(const vmmem_config *config, unsigned flags, unsigned *ret_removed, vmmem_error **reterr)
+{
+    g_autoptr(Config) defaults = NULL;
+    GError *error = NULL;
+    unsigned removed = 0;
+    const Config *c;
+
+    if (!config)
+        defaults = config_new_default();
+    c = config ? config->config : defaults;
+    if (cgroup_backend_fs.gc(c->parent, &removed, &error) < 0)
+        return export_error(error, -1, reterr);
+    if (ret_removed)
+        *ret_removed = removed;
+    return 0;
+}

@@ -1,0 +1,26 @@
+#!/bin/bash
+# Installs what vmmem needs to build, test and run its test VM on Debian 12 (as root).
+set -euo pipefail
+
+packages=(
+    # build
+    meson ninja-build gcc libc6-dev pkg-config libcgroup-dev libglib2.0-dev libseccomp-dev
+    # sanitizer build and the libFuzzer target
+    clang libclang-rt-14-dev
+    # the real-kernel test VM: its kernel, initramfs tools, and the qemu that runs it and the
+    # nested guests inside it
+    qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
+    # integration tests
+    jq strace util-linux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "install-deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

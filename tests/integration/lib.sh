@@ -1,0 +1,99 @@
+# shellcheck shell=bash
+# Shared helpers for the integration tests.  They run as root INSIDE the test VM
+# (tests/vm/vm-run.sh), against its real cgroup v2 kernel, real qemu and the build folder,
+# which the VM sees read-only at the same path.  Never source this on a host.
+set -euo pipefail
+
+if [[ "${VMMEM_VM:-0}" != 1 ]]; then
+    echo "refusing to run outside the test VM (tests/vm/vm-run.sh sets VMMEM_VM=1)" >&2
+    exit 99
+fi
+
+BUILD="${VMMEM_BUILD_DIR:?VMMEM_BUILD_DIR must name the meson build folder}"
+VMMEM="$BUILD/launcher/vmmem"
+VMMEM_QEMU="$BUILD/launcher/vmmem-qemu"
+CG=/sys/fs/cgroup
+QEMU_BIN=/usr/bin/qemu-system-x86_64
+KERNEL=$(ls /boot/vmlinuz-*-amd64 | grep -v cloud | sort -V | tail -n 1)
+TOUCHER_INITRD="${VMMEM_TOUCHER_INITRD:-}"
+export VMMEM_CONFIG=/dev/null
+
+TEST_NAME=$(basename "$0" .sh)
+n_checks=0
+
+fail() {
+    echo "FAIL [$TEST_NAME]: $*" >&2
+    exit 1
+}
+
+ok() {
+    n_checks=$((n_checks + 1))
+    echo "ok $n_checks - $*"
+}
+
+assert_eq() { # expected actual what
+    [[ "$1" == "$2" ]] || fail "$3: expected '$1', got '$2'"
+    ok "$3 = $2"
+}
+
+assert_contains() { # haystack needle what
+    [[ "$1" == *"$2"* ]] || fail "$3: '$1' does not contain '$2'"
+    ok "$3"
+}
+
+# An idle qemu that allocates its guest RAM up front: -S stops the vCPUs, -mem-prealloc
+# touches every page, so memory.current is known without booting anything.
+idle_qemu_args() { # NAME RAM_MIB
+    echo "-name guest=$1,debug-threads=on -machine q35 -accel tcg -m $2 -smp 1 -nodefaults" \
+        "-display none -monitor none -serial none -mem-prealloc -S"
+}
+
+# A guest that boots the kernel and touches all its RAM (tests/vm/toucher.c), then powers off.
+toucher_args() { # NAME RAM_MIB
+    [[ -n "$TOUCHER_INITRD" && -f "$TOUCHER_INITRD" ]] || fail "no toucher initramfs ('$TOUCHER_INITRD')"
+    echo "-name guest=$1 -machine q35 -accel tcg -m $2 -smp 1 -nodefaults -display none" \
+        "-serial file:/tmp/$1.console -no-reboot -kernel $KERNEL -initrd $TOUCHER_INITRD" \
+        "-append console=ttyS0,panic=-1"
+}
+
+cg_read() { cat "$CG/$1"; }
+
+# The scope's files as planned by `vmmem explain --json` for the same argv and environment.
+explain_json() { "$VMMEM" explain --json -- "$@"; }
+
+# Waits until PID sits in cgroup /$2 (the launcher moves itself before exec).
+wait_cgroup() { # PID PATH
+    local i
+    for i in $(seq 1 200); do
+        if grep -qx "0::/$2" "/proc/$1/cgroup" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    fail "pid $1 never reached cgroup /$2 (it is in $(cat "/proc/$1/cgroup" 2>/dev/null))"
+}
+
+# Waits until /proc/PID/exe is the real qemu: the launcher has exec'd.
+wait_exec() { # PID
+    local i
+    for i in $(seq 1 400); do
+        if [[ "$(readlink "/proc/$1/exe" 2>/dev/null)" == "$QEMU_BIN" ]]; then
+            return 0
+        fi
+        kill -0 "$1" 2>/dev/null || fail "pid $1 died before exec'ing qemu"
+        sleep 0.05
+    done
+    fail "pid $1 never exec'd $QEMU_BIN"
+}
+
+# Nothing of vmmem's left: no scope under the default parent (the empty slice may stay).
+assert_no_scopes() { # WHAT
+    local left
+    left=$(find "$CG" -mindepth 1 -maxdepth 3 -type d -name 'vmmem-*.scope' 2>/dev/null | tr '\n' ' ')
+    [[ -z "$left" ]] || fail "$1: scopes left behind: $left"
+    ok "$1: no scope left behind"
+}
+
+finish() {
+    echo "# $TEST_NAME: $n_checks checks passed"
+}

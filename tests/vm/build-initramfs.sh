@@ -1,0 +1,121 @@
+#!/bin/bash
+# build-initramfs.sh OUTFILE
+#
+# Builds the gzip cpio initramfs of the vmmem test VM: busybox-static with its applet links,
+# the kernel modules the VM needs (virtio + 9p for the shared host root, zsmalloc + zram for
+# swap tests, overlay), and tests/vm/init.sh as /init.  The modules come from
+# /lib/modules/<ver>/kernel of the kernel vm-run.sh boots (see common.sh), in modules.dep order.
+# Needs: busybox-static, cpio, gzip, linux-image-amd64 (xz-utils/zstd only for compressed modules).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$here/common.sh"
+
+if [[ $# -ne 1 ]]; then
+    echo "usage: $0 OUTFILE" >&2
+    exit 2
+fi
+out="$1"
+
+kver="$(vm_kernel_version)"
+moddir="/lib/modules/$kver"
+
+# Idempotent: nothing to do when OUTFILE was built from the same kernel and harness files.
+stamp="$kver $(stat -c '%s %Y' "$moddir/modules.dep") $(cat "$0" "$here/init.sh" "$here/common.sh" | sha256sum | cut -c1-16)"
+if [[ -s "$out" && -f "$out.stamp" && "$(cat "$out.stamp")" == "$stamp" ]]; then
+    exit 0
+fi
+busybox=/bin/busybox
+applets="$("$busybox" --list 2>/dev/null || true)"
+if ! grep -qx 'insmod' <<<"$applets"; then
+    echo "build-initramfs: $busybox is missing or not a full busybox: apt-get install busybox-static" >&2
+    exit 1
+fi
+if ldd "$busybox" >/dev/null 2>&1; then
+    echo "build-initramfs: $busybox is dynamically linked: apt-get install busybox-static" >&2
+    exit 1
+fi
+for tool in cpio gzip; do
+    command -v "$tool" >/dev/null || { echo "build-initramfs: $tool not found: apt-get install $tool" >&2; exit 1; }
+done
+
+# Wanted modules, in the order they are named; dependencies are pulled in from modules.dep.
+wanted=(virtio_pci 9pnet_virtio 9p zsmalloc zram overlay)
+
+declare -A path_of=() deps_of=() added=()
+while IFS= read -r line; do
+    mod="${line%%:*}"
+    name="${mod##*/}"
+    name="${name%%.ko*}"
+    name="${name//-/_}"
+    path_of["$name"]="$mod"
+    deps_of["$name"]="${line#*:}"
+done <"$moddir/modules.dep"
+
+order=()
+add_module() {
+    local name="$1" dep dname
+    [[ -n "${added[$name]:-}" ]] && return 0
+    if [[ -z "${path_of[$name]:-}" ]]; then
+        # Built into the kernel?  Then there is nothing to load.
+        if grep -q "/${name//_/[_-]}\.ko" "$moddir/modules.builtin" 2>/dev/null; then
+            added["$name"]=1
+            return 0
+        fi
+        echo "build-initramfs: module $name not found in $moddir/modules.dep" >&2
+        exit 1
+    fi
+    added["$name"]=1
+    # modules.dep lists the dependencies of a module, nearest first; load them deepest first.
+    local -a deps
+    read -r -a deps <<<"${deps_of[$name]}"
+    local i
+    for ((i = ${#deps[@]} - 1; i >= 0; i--)); do
+        dep="${deps[$i]}"
+        dname="${dep##*/}"
+        dname="${dname%%.ko*}"
+        add_module "${dname//-/_}"
+    done
+    order+=("$name")
+}
+for m in "${wanted[@]}"; do
+    add_module "$m"
+done
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/vmmem-initramfs.XXXXXX")"
+trap 'rm -rf -- "$work"' EXIT
+root="$work/root"
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,lib/modules,host,out,ro}
+
+cp "$busybox" "$root/bin/busybox"
+while IFS= read -r applet; do
+    [[ "$applet" == bin/busybox ]] && continue
+    ln -sf /bin/busybox "$root/$applet"
+done < <("$busybox" --list-full)
+ln -sf busybox "$root/bin/sh"
+
+: >"$root/modules.list"
+for name in "${order[@]}"; do
+    src="$moddir/${path_of[$name]}"
+    dst="$root/lib/modules/$name.ko"
+    case "$src" in
+    *.ko) cp "$src" "$dst" ;;
+    *.ko.xz) xz -dc "$src" >"$dst" ;;
+    *.ko.zst) zstd -q -dc "$src" >"$dst" ;;
+    *.ko.gz) gzip -dc "$src" >"$dst" ;;
+    *) echo "build-initramfs: unknown module format: $src" >&2; exit 1 ;;
+    esac
+    printf '%s\n' "$name" >>"$root/modules.list"
+done
+printf '%s\n' "$kver" >"$root/kver"
+install -m 0755 "$here/init.sh" "$root/init"
+
+# Reproducible archive: fixed mtimes, sorted names, no gzip timestamp.
+find "$root" -exec touch -h -d @0 {} +
+tmp_out="$out.tmp.$$"
+(cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+    cpio --null --create --format=newc --owner=0:0 --reproducible --quiet) |
+    gzip -9 -n >"$tmp_out"
+mv -f "$tmp_out" "$out"
+printf '%s\n' "$stamp" >"$out.stamp"

@@ -1,0 +1,89 @@
+#!/bin/sh
+# /init of the vmmem test VM (busybox ash; part of the initramfs built by build-initramfs.sh).
+#
+# Mounts the host root (9p tag "host", read-only) at /host and the results folder (9p tag
+# "out", writable) at /out, prepares a cgroup v2 system inside /host, binds the results folder
+# at the same absolute path it has on the host, then runs the job that vm-run.sh wrote into
+# <results>/.vm-run/job.sh chrooted into /host.  The job's stdout+stderr go to
+# <results>/.vm-run/output.log (9p writes are fast; vm-run.sh streams that file to its stdout); this script's own messages go to the console
+# (ttyS0, kept in <results>/.vm-run/console.log).  Ends with poweroff -f in every case.
+PATH=/bin:/sbin
+export PATH
+umask 022
+
+log() { echo "vm-init: $*"; }
+die() {
+    echo "vm-init: FAILED: $*"
+    [ -d /out/.vm-run ] && echo "$*" >/out/.vm-run/init-error 2>/dev/null
+    sync
+    poweroff -f
+    sleep 60
+}
+
+mount -t proc proc /proc || die "mount /proc"
+mount -t sysfs sysfs /sys || die "mount /sys"
+mount -t devtmpfs devtmpfs /dev || die "mount /dev"
+
+kver=$(cat /kver)
+[ "$(uname -r)" = "$kver" ] || die "initramfs was built for kernel $kver but $(uname -r) booted: rebuild it"
+
+while read -r m; do
+    [ -n "$m" ] || continue
+    insmod "/lib/modules/$m.ko" || die "insmod $m"
+done </modules.list
+
+ip link set lo up 2>/dev/null
+hostname vmmem-test 2>/dev/null
+
+opts=trans=virtio,version=9p2000.L,msize=262144
+mkdir -p /host /out /ro
+mount -t 9p -o "$opts,ro" host /host || die "mount 9p host root (tag host)"
+mount -t 9p -o "$opts" out /out || die "mount 9p results folder (tag out)"
+[ -r /out/.vm-run/job.sh ] || die "no .vm-run/job.sh in the results folder"
+res=$(cat /out/.vm-run/results-path) || die "no .vm-run/results-path"
+cwd=$(cat /out/.vm-run/cwd) || die "no .vm-run/cwd"
+[ -r /out/.vm-run/expose ] || die "no .vm-run/expose"
+
+# A second view of the read-only host root, for folders that the tmpfs mounts below cover.
+mount -o bind /host /ro || die "bind /host /ro"
+
+mount -t proc proc /host/proc || die "mount /host/proc"
+mount -t sysfs sysfs /host/sys || die "mount /host/sys"
+mount -t devtmpfs devtmpfs /host/dev || die "mount /host/dev"
+mkdir -p /host/dev/pts /host/dev/shm /host/dev/mqueue
+mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /host/dev/pts || die "mount devpts"
+mount -t tmpfs -o mode=1777 tmpfs /host/dev/shm || die "mount /dev/shm"
+mount -t mqueue mqueue /host/dev/mqueue 2>/dev/null
+mount -t cgroup2 -o nsdelegate none /host/sys/fs/cgroup || die "mount cgroup2"
+for d in tmp run var/lib var/log var/cache; do
+    mode=755
+    [ "$d" = tmp ] && mode=1777
+    mount -t tmpfs -o "mode=$mode" tmpfs "/host/$d" || die "mount tmpfs /host/$d"
+done
+mkdir -p /host/run/lock /host/var/tmp 2>/dev/null
+mount -t tmpfs -o mode=1777 tmpfs /host/var/tmp 2>/dev/null
+
+# Host folders the tmpfs mounts above cover (the working folder, the kernel's folder, --expose):
+# bring the host's read-only copy back at the same path.
+while IFS= read -r d; do
+    [ -n "$d" ] || continue
+    if [ ! -d "/host$d" ] && [ -d "/ro$d" ]; then
+        mkdir -p "/host$d" || die "mkdir /host$d"
+        mount -o bind "/ro$d" "/host$d" || die "bind host folder $d"
+    fi
+done </out/.vm-run/expose
+# The results folder, writable, at the same absolute path as on the host.
+mkdir -p "/host$res" 2>/dev/null
+mount -o bind /out "/host$res" || die "bind results folder at $res"
+
+cut -d' ' -f1 /proc/uptime >/out/.vm-run/started
+log "running job (cwd $cwd)"
+env -i chroot /host /bin/bash --noprofile --norc "$res/.vm-run/job.sh" </dev/null >>/out/.vm-run/output.log 2>&1
+rc=$?
+cut -d' ' -f1 /proc/uptime >/out/.vm-run/finished
+dmesg >/out/.vm-run/dmesg.log 2>/dev/null
+echo "$rc" >/out/.vm-run/status.tmp && mv /out/.vm-run/status.tmp /out/.vm-run/status
+log "job exited with $rc"
+sync
+poweroff -f
+sleep 60

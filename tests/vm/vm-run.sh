@@ -1,0 +1,270 @@
+#!/bin/bash
+# vm-run.sh [OPTIONS] -- COMMAND [ARGS...]
+#
+# Runs COMMAND as root inside a throwaway QEMU (TCG) VM that boots the machine's Debian kernel
+# with a real cgroup v2 hierarchy mounted at /sys/fs/cgroup.  The machine's whole root is
+# shared read-only over 9p and used as the VM's root (chroot), so every binary, library and
+# build folder of the machine is there at the same path; /tmp /run /var/lib /var/log
+# /var/cache are empty tmpfs, and the results folder is shared writable at the same absolute
+# path as outside.  COMMAND runs in the caller's working folder; its stdout+stderr are
+# streamed to this script's stdout.  Exit status: COMMAND's, or 99 with one "vm-run: FAILED"
+# line on stderr when the VM could not boot, the command never ran or the timeout hit.
+#
+# Options:
+#   --mem MiB        guest RAM (default 2048)
+#   --smp N          guest CPUs (default 2)
+#   --timeout SEC    kill the VM after SEC seconds (default 600)
+#   --results DIR    writable folder shared with the VM (default: a fresh temporary folder,
+#                    removed after a successful run, kept and named after a failed one)
+#   --initrd FILE    initramfs from build-initramfs.sh (default: built on demand and cached in
+#                    ${XDG_CACHE_HOME:-~/.cache}/vmmem-vm)
+#   --kernel FILE    kernel to boot (default: the uncompressed vmlinux of /boot/vmlinuz-<ver>,
+#                    extracted on demand into the same cache by extract-vmlinux.sh, booted via
+#                    PVH; VMMEM_VM_PVH=0 boots /boot/vmlinuz-<ver> itself)
+#   --env NAME[=VALUE]  pass one more environment variable (repeatable); VMMEM_* and a few
+#                    test variables (see pass_vars) are passed anyway
+#   --expose DIR     make host folder DIR visible (read-only) inside even if it lies under one
+#                    of the VM's tmpfs mounts (repeatable; the working folder always is)
+#   --keep           keep the temporary results folder after a successful run too
+#   --console        copy the guest kernel console to stderr as well (debugging)
+#   --append ARGS    extra kernel command line arguments
+# Environment: VMMEM_VM_CONSOLE=1 is --console; VMMEM_VM_KEEP=1 is --keep;
+#   VMMEM_VM_KERNEL_VERSION picks the kernel; QEMU overrides the qemu-system-x86_64 binary.
+# Inside the VM the command sees VMMEM_VM=1, VMMEM_VM_RESULTS=<results folder> and
+# VMMEM_VM_KERNEL=<the kernel file this VM booted> (readable inside: use it for nested guests).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$here/common.sh"
+
+HARNESS_FAIL=99
+fail() {
+    echo "vm-run: FAILED: $*" >&2
+    exit "$HARNESS_FAIL"
+}
+usage() {
+    sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
+    exit 2
+}
+
+# Everything runs from main(), so that bash has read the whole file before it starts: editing
+# this script while a VM runs then cannot derail the running copy.
+main() {
+    mem=2048
+    smp=2
+    timeout_s=600
+    results=""
+    initrd=""
+    kernel=""
+    keep="${VMMEM_VM_KEEP:-0}"
+    console="${VMMEM_VM_CONSOLE:-0}"
+    extra_append=""
+    extra_env=()
+    expose=()
+    while [[ $# -gt 0 ]]; do
+        case "$1" in
+        --mem) mem="${2:?--mem needs a value}"; shift 2 ;;
+        --smp) smp="${2:?--smp needs a value}"; shift 2 ;;
+        --timeout) timeout_s="${2:?--timeout needs a value}"; shift 2 ;;
+        --results) results="${2:?--results needs a value}"; shift 2 ;;
+        --initrd) initrd="${2:?--initrd needs a value}"; shift 2 ;;
+        --kernel) kernel="${2:?--kernel needs a value}"; shift 2 ;;
+        --env) extra_env+=("${2:?--env needs a value}"); shift 2 ;;
+        --append) extra_append+=" ${2:?--append needs a value}"; shift 2 ;;
+        --expose) expose+=("$(realpath -m -- "${2:?--expose needs a value}")"); shift 2 ;;
+        --keep) keep=1; shift ;;
+        --console) console=1; shift ;;
+        -h | --help) usage ;;
+        --) shift; break ;;
+        *) echo "vm-run: unknown option $1 (COMMAND goes after --)" >&2; exit 2 ;;
+        esac
+    done
+    [[ $# -ge 1 ]] || { echo "vm-run: no COMMAND given (usage: vm-run.sh [OPTIONS] -- COMMAND [ARGS...])" >&2; exit 2; }
+    [[ "$mem" =~ ^[0-9]+$ && "$smp" =~ ^[0-9]+$ && "$timeout_s" =~ ^[0-9]+$ ]] ||
+        { echo "vm-run: --mem, --smp and --timeout take whole numbers" >&2; exit 2; }
+    [[ "$(id -u)" == 0 ]] || fail "must run as root (the 9p share of / must read every file)"
+
+    qemu="${QEMU:-qemu-system-x86_64}"
+    command -v "$qemu" >/dev/null || fail "$qemu not found: apt-get install qemu-system-x86"
+    kver="$(vm_kernel_version 2>&1)" || fail "$kver"
+    cache="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/vmmem-vm"
+
+    # The kernel: given, or the vmlinux extracted from /boot/vmlinuz-<ver> (cached), or that itself.
+    if [[ -z "$kernel" ]]; then
+        kernel="/boot/vmlinuz-$kver"
+        if [[ "${VMMEM_VM_PVH:-1}" != 0 ]]; then
+            mkdir -p "$cache"
+            if "$here/extract-vmlinux.sh" "$cache/vmlinux-$kver" 2>/dev/null; then
+                kernel="$cache/vmlinux-$kver"
+            else
+                echo "vm-run: note: could not extract vmlinux from $kernel; booting it compressed (slower)" >&2
+            fi
+        fi
+    fi
+    [[ -r "$kernel" ]] || fail "kernel $kernel not readable"
+    kernel="$(realpath -- "$kernel")"
+
+    # The initramfs: given, or built once per kernel and harness version into the cache.
+    if [[ -z "$initrd" ]]; then
+        mkdir -p "$cache"
+        initrd="$cache/initramfs-$kver.cpio.gz"
+        "$here/build-initramfs.sh" "$initrd" || fail "could not build the initramfs"
+    fi
+    [[ -r "$initrd" ]] || fail "initramfs $initrd not readable"
+    initrd="$(realpath -- "$initrd")"
+
+    # The results folder (absolute, symlinks resolved: the guest binds it at this exact path).
+    tmp_results=0
+    if [[ -z "$results" ]]; then
+        results="$(mktemp -d "${TMPDIR:-/tmp}/vmmem-vm.XXXXXX")"
+        tmp_results=1
+    fi
+    mkdir -p "$results"
+    results="$(cd "$results" && pwd -P)"
+    cwd="$(pwd -P)"
+    meta="$results/.vm-run"
+    rm -rf -- "$meta"
+    mkdir -p "$meta"
+
+    # The job: cwd, environment and argv, shell-quoted for the machine's bash inside the VM.
+    pass_vars=(LANG LC_ALL TERM TZ V VERBOSE
+        G_DEBUG G_MESSAGES_DEBUG G_TEST_SRCDIR G_TEST_BUILDDIR
+        MALLOC_PERTURB_ MALLOC_CHECK_ ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+        MESON_SOURCE_ROOT MESON_BUILD_ROOT MESON_TEST_ITERATION)
+    {
+        echo '# written by vm-run.sh; run by /init inside the test VM'
+        printf 'cd -- %q || exit 125\n' "$cwd"
+        echo 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+        echo 'export HOME=/root USER=root LOGNAME=root SHELL=/bin/bash TMPDIR=/tmp'
+        echo 'export LANG=C.UTF-8'
+        for v in "${pass_vars[@]}" $(compgen -e | grep '^VMMEM_' || true); do
+            [[ -n "${!v+set}" ]] && printf 'export %s=%q\n' "$v" "${!v}"
+        done
+        for kv in "${extra_env[@]}"; do
+            if [[ "$kv" == *=* ]]; then
+                printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
+            elif [[ -n "${!kv+set}" ]]; then
+                printf 'export %s=%q\n' "$kv" "${!kv}"
+            fi
+        done
+        printf 'export VMMEM_VM=1 VMMEM_VM_RESULTS=%q VMMEM_VM_KERNEL=%q\n' "$results" "$kernel"
+        printf 'exec'
+        printf ' %q' "$@"
+        printf '\n'
+    } >"$meta/job.sh"
+    printf '%s' "$results" >"$meta/results-path"
+    printf '%s' "$cwd" >"$meta/cwd"
+    # Host folders that must be visible inside even where the VM's tmpfs mounts (/tmp, /run,
+    # /var/lib, /var/log, /var/cache, /var/tmp) cover them: the guest binds them back read-only.
+    {
+        printf '%s\n' "$cwd"
+        printf '%s\n' "$(dirname -- "$kernel")"
+        for v in "${expose[@]}"; do printf '%s\n' "$v"; done
+    } >"$meta/expose"
+
+    # QEMU option values: a comma is written as two.
+    qe() { printf '%s' "${1//,/,,}"; }
+
+    console_log="$meta/console.log"
+    append="console=ttyS0 quiet panic=-1 mitigations=off$extra_append"
+    # shellcheck disable=SC2054 # the commas are inside qemu option values
+    qemu_args=(
+        -machine q35 -accel tcg -cpu max -smp "$smp" -m "$mem"
+        -nodefaults -display none -no-reboot
+        -kernel "$kernel" -initrd "$initrd" -append "$append"
+        -chardev "file,id=con,path=$(qe "$console_log")" -serial chardev:con
+        -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap
+        -virtfs "local,path=$(qe "$results"),mount_tag=out,security_model=none,multidevs=remap"
+    )
+
+    qpid=""
+    tail_pid=""
+    out_pid=""
+    # shellcheck disable=SC2317 # called from the traps
+    cleanup() {
+        [[ -n "$qpid" ]] && kill "$qpid" 2>/dev/null
+        [[ -n "$tail_pid" ]] && kill "$tail_pid" 2>/dev/null
+        [[ -n "$out_pid" ]] && kill "$out_pid" 2>/dev/null
+        return 0
+    }
+    trap cleanup EXIT
+    trap 'cleanup; echo "vm-run: FAILED: interrupted" >&2; exit 130' INT
+    trap 'cleanup; echo "vm-run: FAILED: terminated" >&2; exit 143' TERM
+
+    : >"$console_log"
+    : >"$meta/output.log"
+
+    t0="$(date +%s.%N)"
+    timeout -k 5 "$timeout_s" "$qemu" "${qemu_args[@]}" </dev/null >"$meta/qemu.log" 2>&1 &
+    qpid=$!
+    # The guest writes the command's output into output.log over 9p; stream it as it grows.
+    # tail exits by itself (--pid) once qemu is gone and the file is drained.
+    tail -n +1 -s 0.2 -f --pid="$qpid" "$meta/output.log" &
+    out_pid=$!
+    if [[ "$console" == 1 ]]; then
+        tail -n +1 -s 0.2 -f --pid="$qpid" "$console_log" >&2 &
+        tail_pid=$!
+    fi
+    set +e
+    wait "$qpid"
+    qrc=$?
+    wait "$out_pid"
+    [[ -n "$tail_pid" ]] && wait "$tail_pid"
+    set -e
+    qpid=""
+    out_pid=""
+    tail_pid=""
+    t1="$(date +%s.%N)"
+    if [[ -s "$meta/qemu.log" ]]; then
+        sed 's/^/vm-run: qemu: /' "$meta/qemu.log" >&2
+    fi
+
+    show_console() {
+        echo "vm-run: last lines of the guest console ($console_log):" >&2
+        tail -n 25 "$console_log" | sed 's/^/  | /' >&2 || true
+    }
+    keep_note() {
+        if [[ "$tmp_results" == 1 ]]; then
+            echo "vm-run: results and console log kept in $results" >&2
+        fi
+    }
+
+    if [[ "$qrc" == 124 || "$qrc" == 137 ]]; then
+        show_console
+        keep_note
+        fail "timeout: the VM ran longer than ${timeout_s}s and was killed (qemu exit $qrc)"
+    fi
+    if [[ ! -s "$meta/status" ]]; then
+        show_console
+        keep_note
+        if [[ -s "$meta/init-error" ]]; then
+            fail "VM init failed: $(head -n 1 "$meta/init-error")"
+        elif [[ -s "$meta/started" ]]; then
+            fail "the command started but the VM stopped before it finished (qemu exit $qrc; guest crash or OOM of init?)"
+        fi
+        fail "the VM did not boot to the command (qemu exit $qrc)"
+    fi
+    status="$(cat "$meta/status")"
+    [[ "$status" =~ ^[0-9]+$ ]] || fail "bad exit status file: $status"
+    if [[ "$qrc" != 0 ]]; then
+        echo "vm-run: warning: qemu exited with $qrc after the command finished" >&2
+    fi
+
+    started="$(cat "$meta/started")"
+    finished="$(cat "$meta/finished" 2>/dev/null || echo "$started")"
+    awk -v b="$started" -v e="$finished" -v t0="$t0" -v t1="$t1" -v k="$kver" -v rc="$status" 'BEGIN {
+        printf "vm-run: kernel %s: boot %.1fs (guest uptime at command start), command %.1fs, total %.1fs, exit %d\n",
+            k, b, e - b, t1 - t0, rc }' >&2
+
+    if [[ "$tmp_results" == 1 ]]; then
+        if [[ "$keep" == 1 || "$status" != 0 ]]; then
+            keep_note
+        else
+            rm -rf -- "$results"
+        fi
+    fi
+    exit "$status"
+}
+
+main "$@"

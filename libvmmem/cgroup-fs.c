@@ -103,7 +103,8 @@ open_parent(CgroupScope *s, GError **error)
             next = openat(fd, *p, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         }
         if (next < 0 && errno == ENOENT) {
-            r = vmmem_fail(error, ENOENT, "parent cgroup '/%s' does not exist", walked->str);
+            r = vmmem_fail(error, ENOENT, "parent cgroup '/%s' does not exist (no '/%s')",
+                           s->plan->parent, walked->str);
             goto fail;
         }
         if (next < 0) {
@@ -163,6 +164,27 @@ write_applies(CgroupScope *s, const CgroupWrite *w)
     return !w->optional || faccessat(s->scope_fd, w->file, F_OK, 0) == 0;
 }
 
+/* libcgroup says that a write failed, not which: the first limit not in force is the one. */
+static int
+fail_write(CgroupScope *s, int ecg, GError **error)
+{
+    int e = ecg == ECGOTHER ? cgroup_get_last_errno() : 0;
+    const char *why = e > 0 ? g_strerror(e) : cgroup_strerror(ecg);
+
+    for (guint i = 0; i < s->plan->writes->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(s->plan->writes, i);
+        g_autofree char *got = NULL;
+
+        if (!write_applies(s, w))
+            continue;
+        if (cg_read(s->scope_fd, s->plan->path, w->file, &got, NULL) < 0 ||
+            strcmp(got, w->value) != 0)
+            return vmmem_fail(error, e > 0 ? e : EIO, "cannot apply %s=%s to '/%s': %s", w->file,
+                              w->value, s->plan->path, why);
+    }
+    return fail_libcgroup(error, ecg, "cannot write the limits of", s->plan->path);
+}
+
 static int
 apply_writes(CgroupScope *s, GError **error)
 {
@@ -193,7 +215,7 @@ apply_writes(CgroupScope *s, GError **error)
     if (r == 0) {
         int ecg = cgroup_modify_cgroup(cg);
         if (ecg != 0)
-            r = fail_libcgroup(error, ecg, "cannot write the limits of", s->plan->path);
+            r = fail_write(s, ecg, error);
     }
     cgroup_free(&cg);
     return r;

@@ -50,9 +50,12 @@ cgroup_plan_scope_name(const char *vm_name, char **ret_scope, GError **error)
     if (strcmp(vm_name, ".") == 0 || strcmp(vm_name, "..") == 0)
         return vmmem_fail(error, EINVAL, "'%s' is not a usable VM name", vm_name);
     if (strchr(vm_name, '/'))
-        return vmmem_fail(error, EINVAL, "the VM name contains '/'");
-    if (has_control(vm_name))
-        return vmmem_fail(error, EINVAL, "the VM name contains control characters");
+        return vmmem_fail(error, EINVAL, "invalid VM name '%s': it contains '/'", vm_name);
+    if (has_control(vm_name)) {
+        g_autofree char *shown = g_strescape(vm_name, NULL);
+        return vmmem_fail(error, EINVAL, "invalid VM name '%s': it contains control characters",
+                          shown);
+    }
 
     scope = g_string_new(SCOPE_PREFIX);
     for (size_t i = 0; i < len; i++) {
@@ -78,8 +81,11 @@ cgroup_plan_check_parent(const char *parent, GError **error)
 
     if (!parent || !*parent)
         return vmmem_fail(error, EINVAL, "the cgroup parent is empty");
-    if (has_control(parent))
-        return vmmem_fail(error, EINVAL, "the cgroup parent contains control characters");
+    if (has_control(parent)) {
+        g_autofree char *shown = g_strescape(parent, NULL);
+        return vmmem_fail(error, EINVAL, "the cgroup parent '%s' contains control characters",
+                          shown);
+    }
     if (strlen(parent) >= PATH_MAX)
         return vmmem_fail(error, EINVAL, "the cgroup parent is longer than %d bytes", PATH_MAX - 1);
     if (parent[0] == '/')

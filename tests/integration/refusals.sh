@@ -1,10 +1,10 @@
 #!/bin/bash
 # Every refusal of vmmem-qemu is one line "vmmem-qemu: ...", a non-zero exit, and leaves no
 # cgroup behind.  MODE picks the kernel situation (the harness boots a matching kernel command
-# line): basic | hybrid | nomemory | noswapaccount.
+# line): basic | hybrid | nomemory | inject.
 . "$(dirname "$0")/lib.sh"
 
-MODE=${1:?usage: refusals.sh basic|hybrid|nomemory|noswapaccount}
+MODE=${1:?usage: refusals.sh basic|hybrid|nomemory|inject}
 read -r -a idle <<<"$(idle_qemu_args rf 64)"
 
 snapshot() { find "$CG" -mindepth 1 -type d 2>/dev/null | sort; }
@@ -45,7 +45,7 @@ basic)
     expect_refusal "qemu is the launcher itself" "itself" VMMEM_QEMU="$VMMEM_QEMU" -- "$VMMEM_QEMU" "${idle[@]}"
     # Not permitted: an unprivileged user, first before the root cgroup delegates memory (the
     # subtree_control write fails), then after (mkdir in vmmem.slice fails).
-    expect_refusal "not permitted (subtree_control)" "Permission denied" -- \
+    expect_refusal "not permitted (before vmmem.slice exists)" "Permission denied" -- \
         setpriv --reuid=65534 --regid=65534 --clear-groups "$VMMEM_QEMU" "${idle[@]}"
     "$VMMEM_QEMU" "${idle[@]}" -version >/dev/null # a probe: creates nothing
     "$VMMEM_QEMU" -name guest=warm -machine q35 -accel tcg -m 32 -nodefaults -display none -S -monitor none -serial none &
@@ -54,7 +54,7 @@ basic)
     kill -9 "$warm"
     wait "$warm" 2>/dev/null || true
     "$VMMEM" gc >/dev/null
-    expect_refusal "not permitted (mkdir)" "Permission denied" -- \
+    expect_refusal "not permitted (mkdir of the scope)" "Permission denied" -- \
         setpriv --reuid=65534 --regid=65534 --clear-groups "$VMMEM_QEMU" "${idle[@]}"
     ;;
 hybrid)
@@ -70,12 +70,19 @@ nomemory)
     grep -q cgroup_disable=memory /proc/cmdline || fail "booted without cgroup_disable=memory"
     expect_refusal "no memory controller" "memory" -- "$VMMEM_QEMU" "${idle[@]}"
     ;;
-noswapaccount)
-    echo +memory >"$CG/cgroup.subtree_control"
-    mkdir -p "$CG/probe-swap" && has_swap_files=$([[ -e "$CG/probe-swap/memory.swap.max" ]] && echo yes || echo no)
-    rmdir "$CG/probe-swap"
-    [[ $has_swap_files == no ]] || fail "this kernel still has memory.swap.max with swapaccount=0"
-    expect_refusal "swap limit cannot be applied" "memory.swap.max" VMMEM_SWAP=64M -- "$VMMEM_QEMU" "${idle[@]}"
+inject)
+    # A limit the kernel does not take.  Linux 6.1 has no way to drop memory.swap.* files
+    # (swapaccount=0 is a no-op since 5.17), so strace injects the failures into the real
+    # syscalls on the real memory.max: first a refused write, then a write that claims
+    # success but never reached the kernel, which only the read-back can catch.
+    max=$("$VMMEM" explain --json -- "${idle[@]}" | jq -r .memory_max)
+    scope_max="$CG/vmmem.slice/vmmem-rf.scope/memory.max"
+    expect_refusal "memory.max write refused" "memory.max" -- \
+        strace -qq -o /dev/null -P "$scope_max" -e trace=write -e inject=write:error=EACCES \
+        "$VMMEM_QEMU" "${idle[@]}"
+    expect_refusal "memory.max write lost" "memory.max of '/vmmem.slice/vmmem-rf.scope' reads back 'max', not '$max'" -- \
+        strace -qq -o /dev/null -P "$scope_max" -e trace=write -e inject=write:retval=${#max} \
+        "$VMMEM_QEMU" "${idle[@]}"
     ;;
 *) fail "unknown mode $MODE" ;;
 esac

@@ -30,14 +30,17 @@ struct vmmem_config {
     Config *config;
 };
 
+/* Reference-counted inside, so an envelope can keep its spec for the JSON without making the
+ * caller keep it alive: vmmem_spec_free() drops the caller's reference. */
 struct vmmem_spec {
+    gatomicrefcount ref;
     VmSpec *spec;
     HostInfo *host;
 };
 
 struct vmmem_envelope {
     Envelope *envelope;
-    char *json;
+    struct vmmem_spec *spec;
 };
 
 struct vmmem_scope {
@@ -179,6 +182,7 @@ vmmem_spec_new_from_argv(int argc, const char *const *argv, unsigned flags,
     if (vm_spec_parse(argc, argv, host, &spec, &bad_index, &error) < 0)
         return export_error(error, bad_index, reterr);
     *ret_spec = g_new0(vmmem_spec, 1);
+    g_atomic_ref_count_init(&(*ret_spec)->ref);
     (*ret_spec)->spec = g_steal_pointer(&spec);
     (*ret_spec)->host = g_steal_pointer(&host);
     return 0;
@@ -217,7 +221,7 @@ vmmem_spec_get_vcpus(const vmmem_spec *s)
 vmmem_spec *
 vmmem_spec_free(vmmem_spec *s)
 {
-    if (s) {
+    if (s && g_atomic_ref_count_dec(&s->ref)) {
         vm_spec_free(s->spec);
         host_info_free(s->host);
         g_free(s);
@@ -242,8 +246,8 @@ vmmem_envelope_new(const vmmem_spec *spec, const vmmem_config *config, unsigned 
                          &error) < 0)
         return export_error(error, -1, reterr);
     *ret_envelope = g_new0(vmmem_envelope, 1);
-    /* Made now, while the spec is at hand: the envelope must outlive it. */
-    (*ret_envelope)->json = envelope_to_json(envelope, spec->spec);
+    g_atomic_ref_count_inc((gatomicrefcount *)&spec->ref);
+    (*ret_envelope)->spec = (vmmem_spec *)spec;
     (*ret_envelope)->envelope = g_steal_pointer(&envelope);
     return 0;
 }
@@ -316,7 +320,7 @@ vmmem_envelope_to_json(const vmmem_envelope *e, unsigned flags, char **ret_json,
                        vmmem_error **reterr)
 {
     return_val_if_fail(e && ret_json, -EINVAL);
-    *ret_json = g_strdup(e->json);
+    *ret_json = envelope_to_json(e->envelope, e->spec->spec);
     return 0;
 }
 
@@ -325,7 +329,7 @@ vmmem_envelope_free(vmmem_envelope *e)
 {
     if (e) {
         envelope_free(e->envelope);
-        g_free(e->json);
+        vmmem_spec_free(e->spec);
         g_free(e);
     }
     return NULL;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# A guest that boots and touches all its RAM finishes inside vmmem's envelope, and is
+# A guest that boots, touches all its RAM and runs a realistic amount of distinct code finishes inside vmmem's envelope, and is
 # OOM-killed inside an envelope of guest RAM + KubeVirt's QEMU terms
 # (50 MiB + RAM/512 + 8 MiB per vCPU: kubevirt pkg/hypervisor/kvm/hypervisorbackend.go).
 . "$(dirname "$0")/lib.sh"
@@ -7,11 +7,10 @@
 RAM_MIB=${OOM_TEST_RAM_MIB:-256}
 
 run_toucher() { # NAME CONFIG_FILE -> sets status, scope
-    local -a args
-    read -r -a args <<<"$(toucher_args "$1" "$RAM_MIB")"
+    toucher_args "$1" "$RAM_MIB"
     scope="vmmem.slice/vmmem-$1.scope"
     set +e
-    VMMEM_CONFIG=$2 timeout 900 "$VMMEM_QEMU" "${args[@]}" >"/tmp/$1.out" 2>&1
+    VMMEM_CONFIG=$2 timeout 900 "$VMMEM_QEMU" "${TOUCHER[@]}" >"/tmp/$1.out" 2>&1
     status=$?
     set -e
     echo "# $1: exit status $status; console tail:"

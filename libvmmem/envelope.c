@@ -82,6 +82,7 @@ envelope_compute(const VmSpec *spec, const HostInfo *host, const Config *config,
     if (spec->probe) {
         /* No scope at all: a probe runs where its caller runs. */
         e->probe = true;
+        e->memory_high = UINT64_MAX; /* "off", as for any envelope without memory.high */
         e->breakdown = g_new0(Overhead, 1);
         e->breakdown->terms = g_array_new(FALSE, TRUE, sizeof(OverheadTerm));
         *ret_envelope = g_steal_pointer(&e);

@@ -196,16 +196,6 @@ parse_string(JsonParser *j, char **ret)
     return 0;
 }
 
-static size_t
-count_digits(const char *s)
-{
-    size_t n = 0;
-
-    while (g_ascii_isdigit(s[n]))
-        n++;
-    return n;
-}
-
 /* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, kept as written so that sizes stay exact. */
 static int
 parse_number(JsonParser *j, char **ret)
@@ -215,12 +205,12 @@ parse_number(JsonParser *j, char **ret)
 
     if (*p == '-')
         p++;
-    n = count_digits(p);
+    n = strspn(p, "0123456789");
     if (n == 0 || (n > 1 && *p == '0'))
         return json_fail_at(j, start, "invalid number");
     p += n;
     if (*p == '.') {
-        n = count_digits(++p);
+        n = strspn(++p, "0123456789");
         if (n == 0)
             return json_fail_at(j, start, "invalid number");
         p += n;
@@ -229,7 +219,7 @@ parse_number(JsonParser *j, char **ret)
         p++;
         if (*p == '+' || *p == '-')
             p++;
-        n = count_digits(p);
+        n = strspn(p, "0123456789");
         if (n == 0)
             return json_fail_at(j, start, "invalid number");
         p += n;

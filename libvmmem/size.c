@@ -68,16 +68,6 @@ scale_fraction(const char *digits, size_t n, uint64_t mul)
     return (uint64_t)((carry + 1) / 2);
 }
 
-static size_t
-count_digits(const char *s)
-{
-    size_t n = 0;
-
-    while (g_ascii_isdigit(s[n]))
-        n++;
-    return n;
-}
-
 /* "0x1F": qemu reparses a number that starts with 0x as hex, with neither fraction nor suffix. */
 static int
 parse_hex_size(const char *text, uint64_t default_unit, uint64_t *ret)
@@ -114,14 +104,14 @@ vmmem_parse_size(const char *text, uint64_t default_unit, uint64_t *ret)
         return parse_hex_size(text, default_unit, ret);
 
     /* Check the whole syntax first so that junk is -EINVAL even when the number is too big. */
-    n_int = count_digits(text);
+    n_int = strspn(text, "0123456789");
     if (n_int == 0)
         return -EINVAL;
     p = text + n_int;
     if (*p == '.') {
         /* "1.K" is 1 KiB in qemu: the digits after the point are optional. */
         frac = p + 1;
-        n_frac = count_digits(frac);
+        n_frac = strspn(frac, "0123456789");
         p = frac + n_frac;
     }
     if (*p != '\0' && suffix_multiplier(*p, &mul))

@@ -122,14 +122,15 @@ pick_config_path(const char *path, unsigned flags)
 }
 
 int
-vmmem_config_new(const char *path, unsigned flags, vmmem_config **ret_config,
-                 vmmem_error **reterr)
+vmmem_config_new(const char *path, unsigned flags, vmmem_config **ret_config, vmmem_error **reterr)
 {
     g_autoptr(Config) config = config_new_default();
     GError *error = NULL;
     const char *file;
 
-    return_val_if_fail(ret_config, -EINVAL);
+    return_val_if_fail(ret_config &&
+                           !(flags & ~(unsigned)(VMMEM_CONFIG_IGNORE_ENV | VMMEM_CONFIG_NO_FILE)),
+                       -EINVAL);
     file = pick_config_path(path, flags);
     if (file && config_load_file(config, file, &error) < 0)
         return export_error(error, -1, reterr);
@@ -168,15 +169,15 @@ vmmem_config_free(vmmem_config *c)
 /* ---- spec ---- */
 
 int
-vmmem_spec_new_from_argv(int argc, const char *const *argv, unsigned flags,
-                         vmmem_spec **ret_spec, vmmem_error **reterr)
+vmmem_spec_new_from_argv(int argc, const char *const *argv, unsigned flags, vmmem_spec **ret_spec,
+                         vmmem_error **reterr)
 {
     g_autoptr(HostInfo) host = NULL;
     g_autoptr(VmSpec) spec = NULL;
     GError *error = NULL;
     int bad_index = -1;
 
-    return_val_if_fail(argc >= 0 && (argv || argc == 0) && ret_spec, -EINVAL);
+    return_val_if_fail(argc >= 0 && (argv || argc == 0) && ret_spec && flags == 0, -EINVAL);
     if (host_info_read(&host, &error) < 0)
         return export_error(error, -1, reterr);
     if (vm_spec_parse(argc, argv, host, &spec, &bad_index, &error) < 0)
@@ -239,7 +240,7 @@ vmmem_envelope_new(const vmmem_spec *spec, const vmmem_config *config, unsigned 
     g_autoptr(Envelope) envelope = NULL;
     GError *error = NULL;
 
-    return_val_if_fail(spec && ret_envelope, -EINVAL);
+    return_val_if_fail(spec && ret_envelope && flags == 0, -EINVAL);
     if (!config)
         defaults = config_new_default();
     if (envelope_compute(spec->spec, spec->host, config ? config->config : defaults, &envelope,
@@ -319,7 +320,7 @@ int
 vmmem_envelope_to_json(const vmmem_envelope *e, unsigned flags, char **ret_json,
                        vmmem_error **reterr)
 {
-    return_val_if_fail(e && ret_json, -EINVAL);
+    return_val_if_fail(e && ret_json && flags == 0, -EINVAL);
     *ret_json = envelope_to_json(e->envelope, e->spec->spec);
     return 0;
 }
@@ -346,7 +347,7 @@ vmmem_scope_new(const vmmem_envelope *envelope, const vmmem_config *config, cons
     CgroupPlan *plan = NULL;
     GError *error = NULL;
 
-    return_val_if_fail(envelope && ret_scope, -EINVAL);
+    return_val_if_fail(envelope && ret_scope && !(flags & ~(unsigned)VMMEM_SCOPE_DRY_RUN), -EINVAL);
     if (!config)
         defaults = config_new_default();
     if (!name)
@@ -396,7 +397,7 @@ vmmem_scope_create(vmmem_scope *s, unsigned flags, vmmem_error **reterr)
 {
     GError *error = NULL;
 
-    return_val_if_fail(s, -EINVAL);
+    return_val_if_fail(s && flags == 0, -EINVAL);
     if (s->scope->backend->create(s->scope, &error) < 0)
         return export_error(error, -1, reterr);
     return 0;
@@ -408,7 +409,7 @@ vmmem_scope_attach_pid(vmmem_scope *s, pid_t pid, unsigned flags, vmmem_error **
     g_autofree char *origin = NULL;
     GError *error = NULL;
 
-    return_val_if_fail(s && pid >= 0, -EINVAL);
+    return_val_if_fail(s && pid >= 0 && flags == 0, -EINVAL);
     if (pid == 0) {
         /* Remembered so that destroy can step back out if exec fails. */
         if (s->scope->backend == &cgroup_backend_fs && cg_pid_cgroup(0, &origin, &error) < 0)
@@ -429,7 +430,7 @@ vmmem_scope_destroy(vmmem_scope *s, unsigned flags, vmmem_error **reterr)
 {
     GError *error = NULL;
 
-    return_val_if_fail(s, -EINVAL);
+    return_val_if_fail(s && !(flags & ~(unsigned)VMMEM_SCOPE_DESTROY_KILL), -EINVAL);
     if (s->scope->backend->destroy(s->scope, flags & VMMEM_SCOPE_DESTROY_KILL, &error) < 0)
         return export_error(error, -1, reterr);
     return 0;
@@ -472,6 +473,7 @@ vmmem_gc(const vmmem_config *config, unsigned flags, unsigned *ret_removed, vmme
     unsigned removed = 0;
     const Config *c;
 
+    return_val_if_fail(flags == 0, -EINVAL);
     if (!config)
         defaults = config_new_default();
     c = config ? config->config : defaults;

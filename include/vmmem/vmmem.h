@@ -8,10 +8,13 @@
  * vmmem_gc() touch the system.
  *
  * Conventions: every fallible function returns 0 or a negative errno.  @reterr may be NULL; when
- * it is not and the call fails, *reterr receives an error to free with vmmem_error_free().
+ * it is not and the call fails, *reterr receives an error to free with vmmem_error_free(),
+ * except for programming errors (a NULL object or out-parameter, an unknown flag bit), which
+ * return -EINVAL and leave *reterr alone.
  * Out-parameters (ret_*) are written only on success.  All sizes are bytes.  Objects are opaque;
  * their _free() functions accept NULL and return NULL.  Strings returned by getters belong to the
- * object.  Every entry point takes @flags so that it can grow without an ABI change; pass 0.
+ * object.  Entry points that may grow take @flags so that they can without an ABI change: pass 0
+ * or the flags documented for that function; any other bit is refused with -EINVAL.
  *
  * GLib is used inside the library and aborts on out-of-memory.
  */
@@ -48,7 +51,8 @@ VMMEM_PUBLIC void vmmem_free(void *p);
 
 /* ---- errors ---- */
 
-/* Positive errno: EINVAL malformed argv or config, ERANGE overflow, EOPNOTSUPP an option that
+/* Positive errno: EINVAL malformed argv or config, ERANGE overflow (and an index past the end,
+ * returned as -ERANGE without an error object), EOPNOTSUPP an option that
  * affects memory but cannot be modelled, ENOMEDIUM no usable cgroup v2 memory controller,
  * EPERM/EACCES not permitted, ENOENT parent missing, EEXIST a live scope of that name. */
 VMMEM_PUBLIC int vmmem_error_get_errno(const vmmem_error *e);
@@ -64,8 +68,9 @@ enum {
     /* Do not consult VMMEM_CONFIG or any other environment variable.  Set it whenever the
      * caller runs with more privilege than whoever controls its environment. */
     VMMEM_CONFIG_IGNORE_ENV = 1u << 0,
-    /* Do not read any file: built-in defaults only. */
-    VMMEM_CONFIG_NO_FILE = 1u << 1,
+    /* Do not fall back to /etc/vmmem/vmmem.conf (an explicit @path or $VMMEM_CONFIG is still
+     * read; add VMMEM_CONFIG_IGNORE_ENV for built-in defaults only). */
+    VMMEM_CONFIG_NO_FILE = 1u << 1
 };
 
 /* @path: a GKeyFile (docs/config.md), or NULL for $VMMEM_CONFIG, else /etc/vmmem/vmmem.conf if it
@@ -110,7 +115,9 @@ VMMEM_PUBLIC uint64_t vmmem_envelope_get_memory_max(const vmmem_envelope *envelo
 VMMEM_PUBLIC uint64_t vmmem_envelope_get_memory_high(const vmmem_envelope *envelope);
 /* Bytes of swap allowed; 0 when swap is off. */
 VMMEM_PUBLIC uint64_t vmmem_envelope_get_swap_max(const vmmem_envelope *envelope);
-/* The overhead by component; the components add up to vmmem_envelope_get_overhead(). */
+/* The overhead by component.  The components add up to vmmem_envelope_get_overhead(), except
+ * when the policy's overhead-max capped it: then the last component is "policy_max" (0 bytes)
+ * and the others add up to the uncapped estimate (docs/json.md). */
 VMMEM_PUBLIC size_t vmmem_envelope_get_n_components(const vmmem_envelope *envelope);
 VMMEM_PUBLIC int vmmem_envelope_get_component(const vmmem_envelope *envelope, size_t index,
                                               const char **ret_name, uint64_t *ret_bytes,
@@ -124,11 +131,12 @@ VMMEM_PUBLIC vmmem_envelope *vmmem_envelope_free(vmmem_envelope *envelope);
 
 enum {
     /* vmmem_scope_new(): plan only; create/attach/destroy record nothing and touch nothing. */
-    VMMEM_SCOPE_DRY_RUN = 1u << 0,
+    VMMEM_SCOPE_DRY_RUN = 1u << 0
 };
 
 /* Plans the scope: its cgroup path and the ordered list of files it will write.  @name: the
- * scope's VM name, or NULL for the spec's -name, else "pid-<getpid()>".  Pure. */
+ * scope's VM name, or NULL for the spec's -name, else "pid-<getpid()>" (the pid of the caller,
+ * which is qemu's own when the caller execs qemu).  Pure. */
 VMMEM_PUBLIC int vmmem_scope_new(const vmmem_envelope *envelope, const vmmem_config *config,
                                  const char *name, unsigned flags, vmmem_scope **ret_scope,
                                  vmmem_error **reterr);
@@ -147,7 +155,7 @@ VMMEM_PUBLIC int vmmem_scope_attach_pid(vmmem_scope *scope, pid_t pid, unsigned 
 
 enum {
     /* vmmem_scope_destroy(): SIGKILL everything inside first (cgroup.kill). */
-    VMMEM_SCOPE_DESTROY_KILL = 1u << 0,
+    VMMEM_SCOPE_DESTROY_KILL = 1u << 0
 };
 /* Removes the scope.  The caller must not be inside it. */
 VMMEM_PUBLIC int vmmem_scope_destroy(vmmem_scope *scope, unsigned flags, vmmem_error **reterr);

@@ -53,6 +53,34 @@ check_launch t3 192 VMMEM_HIGH=on
 "$VMMEM" gc
 assert_no_scopes "after gc"
 
+# `vmmem run`, the lab launcher: its options reach the scope, it waits for qemu, reports, and
+# removes the scope itself.
+read -r -a args <<<"$(idle_qemu_args r1 96)"
+"$VMMEM" run --name lab1 --swap 32M --high 0.8 -- "${args[@]}" 2>/tmp/run.err &
+runner=$!
+scope=vmmem.slice/vmmem-lab1.scope
+for i in $(seq 1 200); do
+    qemu_pid=$(cat "$CG/$scope/cgroup.procs" 2>/dev/null | head -n 1)
+    [[ -n "$qemu_pid" ]] && break
+    sleep 0.1
+done
+[[ -n "$qemu_pid" ]] || fail "vmmem run: no process in /$scope"
+wait_exec "$qemu_pid"
+assert_eq "$((32 * 1048576))" "$(cg_read "$scope/memory.swap.max")" "vmmem run --swap"
+max=$(cg_read "$scope/memory.max")
+assert_eq "$(( max * 8 / 10 / 4096 * 4096 ))" "$(cg_read "$scope/memory.high")" "vmmem run --high 0.8"
+grep -qx "0::/$scope" "/proc/$runner/cgroup" && fail "vmmem run sits inside the VM's envelope"
+ok "vmmem run supervises from outside the scope"
+kill -9 "$qemu_pid"
+set +e
+wait "$runner"
+status=$?
+set -e
+assert_eq 137 "$status" "vmmem run exits with qemu's status"
+assert_contains "$(cat /tmp/run.err)" "qemu exited with status 137; memory.peak" "vmmem run reports the peak"
+[[ ! -d "$CG/$scope" ]] || fail "vmmem run left /$scope behind"
+ok "vmmem run removed its scope"
+
 # A probe (libvirt's capability probe shape) passes straight through: no scope at all.
 out=$("$VMMEM_QEMU" -S -no-user-config -nodefaults -nographic -machine none,accel=kvm:tcg -version 2>&1)
 assert_contains "$out" "QEMU emulator version" "probe output is qemu's"

@@ -190,7 +190,7 @@ test_probe(void)
     g_assert_cmpuint(e->guest_ram, ==, 0);
     g_assert_cmpuint(e->overhead, ==, 0);
     g_assert_cmpuint(e->memory_max, ==, 0);
-    g_assert_cmpuint(e->memory_high, ==, 0);
+    g_assert_cmpuint(e->memory_high, ==, UINT64_MAX);
     g_assert_cmpuint(e->swap_max, ==, 0);
     g_assert_cmpuint(e->memory_min, ==, 0);
     g_assert_false(e->oom_group);

@@ -1,2 +1,1184 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvmmem through include/vmmem/vmmem.h only, the way a manager uses it: config, argv -> spec,
+ * envelope and its JSON, scope plan, and the dry-run lifecycle.  The other unit tests pin the
+ * numbers of each stage; this one pins the contract of the boundary: return values, errno, the
+ * argv index of a refusal, one-line messages, out-parameters left alone on failure, NULL
+ * handling, and getters that agree with each other and with the JSON.
+ *
+ * Nothing here may touch a cgroup: scopes are made with VMMEM_SCOPE_DRY_RUN, vmmem_gc() (which
+ * has no dry run) is never called, and the lifecycle test checks that the process's cgroup, its
+ * open fds and the cgroup2 tree are the same afterwards.
+ */
+#include <errno.h>
 #include <glib.h>
-int main(int argc, char **argv) { g_test_init(&argc, &argv, NULL); return g_test_run(); }
+#include <glib/gstdio.h>
+#include <inttypes.h>
+#include <mntent.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmmem/vmmem.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_error, vmmem_error_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_config, vmmem_config_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_spec, vmmem_spec_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_envelope, vmmem_envelope_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_scope, vmmem_scope_free)
+
+#define ARGV(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define NO_ARGS   ((const char *const[]){NULL})
+
+#define KiB UINT64_C(1024)
+#define MiB (1024 * KiB)
+#define GiB (1024 * MiB)
+
+#define DEFAULT_QEMU "/usr/bin/qemu-system-x86_64"
+
+/* A 1 GiB KVM guest with no devices: qemu_base 64 MiB + vcpus 8 MiB + kernel_ram 1 % of 1 GiB
+ * in pages = 86237184 (test-overhead.c "minimal kvm", docs/json.md's example). */
+#define VM_1G(...)                                                                                 \
+    ARGV("-accel", "kvm", "-m", "1G", "-nodefaults", "-display", "none", ##__VA_ARGS__)
+#define OVERHEAD_1G UINT64_C(86237184)
+#define MAX_1G      (GiB + OVERHEAD_1G)
+/* 0.9 x 1159979008 = 1043981107.2, down to 254878 pages. */
+#define HIGH_1G UINT64_C(1043980288)
+
+static int
+count_args(const char *const *argv)
+{
+    int n = 0;
+
+    while (argv[n])
+        n++;
+    return n;
+}
+
+/* Every error that crosses the boundary: a positive errno and one line of text without a
+ * program-name prefix (the launchers add theirs). */
+static void
+assert_error_shape(const vmmem_error *e, int errnum)
+{
+    const char *msg = vmmem_error_get_message(e);
+
+    g_assert_nonnull(e);
+    g_assert_cmpint(vmmem_error_get_errno(e), ==, errnum);
+    g_assert_nonnull(msg);
+    g_assert_cmpstr(msg, !=, "");
+    g_assert_null(strchr(msg, '\n'));
+    g_assert_false(g_str_has_prefix(msg, "vmmem"));
+}
+
+/* ---- host facts the expectations depend on (read only) ---- */
+
+typedef struct {
+    GPtrArray *cgroup2_mounts; /* char* */
+    /* cgroup2 mounted with memory_hugetlb_accounting: hugetlb RAM is then charged to memory. */
+    gboolean hugetlb_in_memcg;
+} HostMounts;
+
+static HostMounts host;
+
+static void
+read_host_mounts(void)
+{
+    FILE *f = setmntent("/proc/self/mounts", "re");
+    struct mntent *m;
+
+    host.cgroup2_mounts = g_ptr_array_new_with_free_func(g_free);
+    g_assert_nonnull(f);
+    while ((m = getmntent(f))) {
+        if (strcmp(m->mnt_type, "cgroup2") != 0)
+            continue;
+        g_ptr_array_add(host.cgroup2_mounts, g_strdup(m->mnt_dir));
+        if (hasmntopt(m, "memory_hugetlb_accounting"))
+            host.hugetlb_in_memcg = TRUE;
+    }
+    endmntent(f);
+}
+
+/* ---- a small JSON checker: well-formed RFC 8259 or not, nothing more ---- */
+
+static void
+json_ws(const char **p)
+{
+    while (**p == ' ' || **p == '\n' || **p == '\t' || **p == '\r')
+        (*p)++;
+}
+
+static gboolean
+json_string(const char **p)
+{
+    if (**p != '"')
+        return FALSE;
+    for ((*p)++; **p != '"'; (*p)++) {
+        if ((unsigned char)**p < 0x20)
+            return FALSE; /* control characters must be escaped (also catches the end) */
+        if (**p != '\\')
+            continue;
+        (*p)++;
+        if (**p == 'u') {
+            for (int i = 0; i < 4; i++) {
+                if (!g_ascii_isxdigit((*p)[1]))
+                    return FALSE;
+                (*p)++;
+            }
+        } else if (!**p || !strchr("\"\\/bfnrt", **p)) {
+            return FALSE;
+        }
+    }
+    (*p)++;
+    return TRUE;
+}
+
+static gboolean
+json_number(const char **p)
+{
+    const char *start = *p;
+
+    if (**p == '-')
+        (*p)++;
+    if (**p == '0')
+        (*p)++;
+    else if (g_ascii_isdigit(**p))
+        while (g_ascii_isdigit(**p))
+            (*p)++;
+    else
+        return FALSE;
+    if (**p == '.') {
+        (*p)++;
+        if (!g_ascii_isdigit(**p))
+            return FALSE;
+        while (g_ascii_isdigit(**p))
+            (*p)++;
+    }
+    if (**p == 'e' || **p == 'E') {
+        (*p)++;
+        if (**p == '+' || **p == '-')
+            (*p)++;
+        if (!g_ascii_isdigit(**p))
+            return FALSE;
+        while (g_ascii_isdigit(**p))
+            (*p)++;
+    }
+    return *p > start;
+}
+
+static gboolean
+json_value(const char **p, int depth)
+{
+    gboolean object;
+
+    json_ws(p);
+    if (depth > 16)
+        return FALSE;
+    if (**p == '"')
+        return json_string(p);
+    if (**p != '{' && **p != '[') {
+        for (const char *const *lit = (const char *const[]){"true", "false", "null", NULL}; *lit;
+             lit++) {
+            if (g_str_has_prefix(*p, *lit)) {
+                *p += strlen(*lit);
+                return TRUE;
+            }
+        }
+        return json_number(p);
+    }
+    object = **p == '{';
+    (*p)++;
+    json_ws(p);
+    if (**p == (object ? '}' : ']')) {
+        (*p)++;
+        return TRUE;
+    }
+    for (;;) {
+        if (object) {
+            json_ws(p);
+            if (!json_string(p))
+                return FALSE;
+            json_ws(p);
+            if (**p != ':')
+                return FALSE;
+            (*p)++;
+        }
+        if (!json_value(p, depth + 1))
+            return FALSE;
+        json_ws(p);
+        if (**p == ',') {
+            (*p)++;
+            continue;
+        }
+        if (**p != (object ? '}' : ']'))
+            return FALSE;
+        (*p)++;
+        return TRUE;
+    }
+}
+
+static void
+assert_json_valid(const char *json)
+{
+    const char *p = json;
+
+    g_assert_true(g_utf8_validate(json, -1, NULL));
+    g_assert_true(json_value(&p, 0));
+    g_assert_cmpstr(p, ==, ""); /* one value, no trailing newline or garbage */
+}
+
+/* docs/json.md: top-level keys sit at two spaces of indentation, so "\n  \"key\": " matches the
+ * top level only (the "vm" object's keys are at four). */
+static const char *
+json_top_value(const char *json, const char *key)
+{
+    g_autofree char *needle = g_strdup_printf("\n  \"%s\": ", key);
+    const char *hit = strstr(json, needle);
+
+    g_assert_nonnull(hit);
+    g_assert_null(strstr(hit + 1, needle)); /* exactly once */
+    return hit + strlen(needle);
+}
+
+static void
+assert_json_u64_or_null(const char *json, const char *key, gboolean present, uint64_t v)
+{
+    const char *value = json_top_value(json, key);
+    g_autofree char *expected = present ? g_strdup_printf("%" PRIu64, v) : g_strdup("null");
+
+    g_assert_true(g_str_has_prefix(value, expected));
+    g_assert_false(g_ascii_isdigit(value[strlen(expected)]));
+}
+
+/* The checker above must be able to fail, or the JSON tests prove nothing. */
+static void
+test_json_checker(void)
+{
+    static const char *const good[] = {
+        "{}",
+        "[]",
+        "{\"a\": [1, -2.5e3, true, false, null, \"\\u00e9\\n\"]}",
+        "0",
+    };
+    static const char *const bad[] = {
+        "",         "{",  "{\"a\" 1}", "{\"a\": 1,}",  "[1 2]",
+        "\"a\nb\"", "01", "\"\\x\"",   "{\"a\": 1}\n", "{a: 1}",
+        "nul",      "1.", "[]]",
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(good); i++)
+        assert_json_valid(good[i]);
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        const char *p = bad[i];
+        g_assert_false(json_value(&p, 0) && *p == '\0');
+    }
+}
+
+/* ---- version, free functions ---- */
+
+static void
+test_version(void)
+{
+    g_assert_true(g_regex_match_simple("^[0-9]+\\.[0-9]+\\.[0-9]+$", vmmem_version(), 0, 0));
+}
+
+static void
+test_free_null(void)
+{
+    vmmem_free(NULL);
+    g_assert_null(vmmem_error_free(NULL));
+    g_assert_null(vmmem_config_free(NULL));
+    g_assert_null(vmmem_spec_free(NULL));
+    g_assert_null(vmmem_envelope_free(NULL));
+    g_assert_null(vmmem_scope_free(NULL));
+}
+
+/* The header's own cleanup helpers, for callers that use __attribute__((cleanup)). */
+static void
+test_header_cleanup_helpers(void)
+{
+    __attribute__((cleanup(vmmem_config_freep))) vmmem_config *config = NULL;
+    __attribute__((cleanup(vmmem_spec_freep))) vmmem_spec *spec = NULL;
+    __attribute__((cleanup(vmmem_envelope_freep))) vmmem_envelope *envelope = NULL;
+    __attribute__((cleanup(vmmem_scope_freep))) vmmem_scope *scope = NULL;
+    __attribute__((cleanup(vmmem_error_freep))) vmmem_error *error = NULL;
+    __attribute__((cleanup(vmmem_scope_freep))) vmmem_scope *never_set = NULL;
+
+    g_assert_cmpint(
+        vmmem_config_new(NULL, VMMEM_CONFIG_NO_FILE | VMMEM_CONFIG_IGNORE_ENV, &config, NULL), ==,
+        0);
+    g_assert_cmpint(vmmem_spec_new_from_argv(2, ARGV("-m", "12Q"), 0, &spec, &error), ==, -EINVAL);
+    g_assert_cmpint(vmmem_spec_new_from_argv(0, NO_ARGS, 0, &spec, NULL), ==, 0);
+    g_assert_cmpint(vmmem_envelope_new(spec, config, 0, &envelope, NULL), ==, 0);
+    g_assert_cmpint(vmmem_scope_new(envelope, config, "cleanup", VMMEM_SCOPE_DRY_RUN, &scope, NULL),
+                    ==, 0);
+    g_assert_null(never_set);
+}
+
+/* ---- config ---- */
+
+typedef struct {
+    const char *desc;
+    const char *path; /* "@" stands for a temporary file holding @data */
+    const char *data;
+    unsigned flags;
+    const char *env; /* $VMMEM_CONFIG for this row; NULL leaves the test's /dev/null */
+    int err;
+    const char *message; /* a piece of the message */
+    const char *qemu;    /* expected vmmem_config_get_qemu_binary() */
+} ConfigNewRow;
+
+#define BOTH (VMMEM_CONFIG_NO_FILE | VMMEM_CONFIG_IGNORE_ENV)
+
+static const ConfigNewRow config_new_rows[] = {
+    {"env-dev-null", NULL, .qemu = DEFAULT_QEMU},
+    {"no-file-ignore-env", NULL, .flags = BOTH, .env = "/nonexistent/vmmem.conf",
+     .qemu = DEFAULT_QEMU},
+    {"env-empty-is-unset", NULL, .flags = VMMEM_CONFIG_NO_FILE, .env = "", .qemu = DEFAULT_QEMU},
+    {"env-missing", NULL, .env = "/nonexistent/vmmem.conf", .err = ENOENT,
+     .message = "/nonexistent/vmmem.conf"},
+    {"explicit-dev-null", "/dev/null", .qemu = DEFAULT_QEMU},
+    {"explicit-missing", "/nonexistent/vmmem.conf", .err = ENOENT,
+     .message = "/nonexistent/vmmem.conf"},
+    /* An explicit path is read whatever the flags say. */
+    {"explicit-missing-flags", "/nonexistent/vmmem.conf", .flags = BOTH, .err = ENOENT},
+    {"explicit-directory", "/", .err = EISDIR},
+    {"explicit-wins-over-env", "@", "[vmmem]\nqemu = /opt/qemu/bin/qemu\n",
+     .env = "/nonexistent/vmmem.conf", .qemu = "/opt/qemu/bin/qemu"},
+    {"env-file", NULL, "[vmmem]\nqemu = /opt/env/qemu\n", .env = "@", .qemu = "/opt/env/qemu"},
+    {"file-unknown-key", "@", "[vmmem]\nratoi = 2\n", .err = EINVAL,
+     .message = "[vmmem] ratoi = '2': unknown key"},
+    {"file-unknown-group", "@", "[vmem]\nratio = 2\n", .err = EINVAL, .message = "[vmem]"},
+    {"file-bad-value", "@", "[vm web1]\nratio = 0.5\n", .err = EINVAL,
+     .message = "[vm web1] ratio = '0.5': must be between 1.0 and 1000"},
+    {"file-global-only-key", "@", "[vm web1]\nparent = x\n", .err = EINVAL,
+     .message = "only allowed in [vmmem]"},
+    {"file-size-overflow", "@", "[vmmem]\nswap = 99999999999999999999G\n", .err = ERANGE},
+    {"file-escaped-newline", "@", "[vmmem]\nratio = 1\\n2\n", .err = EINVAL},
+    {"file-not-a-key-file", "@", "this is not a key file\n", .err = EINVAL},
+};
+
+static void
+test_config_new(gconstpointer data)
+{
+    const ConfigNewRow *row = data;
+    g_autofree char *tmp = NULL;
+    vmmem_config *config = NULL;
+    vmmem_error *error = NULL;
+    const char *path = row->path;
+    int r;
+
+    if (row->data) {
+        int fd = g_file_open_tmp("vmmem-test-XXXXXX.conf", &tmp, NULL);
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_true(g_file_set_contents(tmp, row->data, -1, NULL));
+        close(fd);
+    }
+    if (g_strcmp0(path, "@") == 0)
+        path = tmp;
+    if (row->env)
+        g_setenv("VMMEM_CONFIG", strcmp(row->env, "@") == 0 ? tmp : row->env, TRUE);
+
+    r = vmmem_config_new(path, row->flags, &config, &error);
+    g_setenv("VMMEM_CONFIG", "/dev/null", TRUE);
+    if (tmp)
+        g_unlink(tmp);
+
+    if (row->err) {
+        g_assert_cmpint(r, ==, -row->err);
+        g_assert_null(config);
+        assert_error_shape(error, row->err);
+        g_assert_cmpint(vmmem_error_get_argv_index(error), ==, -1);
+        if (row->message)
+            g_assert_nonnull(strstr(vmmem_error_get_message(error), row->message));
+        vmmem_error_free(error);
+        return;
+    }
+    g_assert_cmpint(r, ==, 0);
+    g_assert_null(error);
+    g_assert_nonnull(config);
+    g_assert_cmpstr(vmmem_config_get_qemu_binary(config), ==, row->qemu);
+    vmmem_config_free(config);
+}
+
+typedef struct {
+    const char *key, *value;
+    int err;
+    const char *message; /* exact when it starts with "(override)", else a piece */
+    const char *qemu;    /* the binary afterwards; NULL: unchanged (the default) */
+} ConfigSetRow;
+
+static const ConfigSetRow config_set_rows[] = {
+    {"parent", "machine.slice/vmmem"},
+    {"parent", "vmmem.slice"},
+    {"swap", "512M"},
+    {"swap", "0"},
+    {"high", "on"},
+    {"high", "off"},
+    {"high", "0.5"},
+    {"ratio", "1.5"},
+    {"ratio", "1000"},
+    {"overhead-min", "256M"},
+    {"overhead-max", "0"},
+    {"protect", "low"},
+    {"protect", "min"},
+    {"qemu", "/usr/local/bin/qemu-system-x86_64", .qemu = "/usr/local/bin/qemu-system-x86_64"},
+
+    {"nope", "1", EINVAL, "(override): [vmmem] nope = '1': unknown key"},
+    {"ratio[de]", "2", EINVAL, "unknown key"},
+    {"", "1", EINVAL, "unknown key"},
+    {"ratio", "0.5", EINVAL, "(override): [vmmem] ratio = '0.5': must be between 1.0 and 1000"},
+    {"ratio", "1001", EINVAL, "must be between"},
+    {"ratio", "inf", EINVAL, "not a decimal number"},
+    {"ratio", "0x2", EINVAL, "not a decimal number"},
+    {"ratio", "1,5", EINVAL, "not a decimal number"},
+    {"ratio", " 1.5", EINVAL, "not a decimal number"},
+    {"ratio", "1.5\n2", EINVAL, "ratio = '1.5\\n2'"},
+    {"high", "1", EINVAL, "must be off, on or a fraction"},
+    {"high", "0", EINVAL, "must be off, on or a fraction"},
+    {"high", "max", EINVAL, "must be off, on or a fraction"},
+    {"swap", "12Q", EINVAL, "not a size"},
+    {"swap", "-1", EINVAL, "not a size"},
+    {"swap", "99999999999999999999G", ERANGE, "does not fit in 64 bits"},
+    {"overhead-max", "1G1", EINVAL, "not a size"},
+    {"protect", "max", EINVAL, "must be off, low or min"},
+    {"qemu", "qemu-system-x86_64", EINVAL, "must be an absolute path"},
+    {"parent", "/vmmem.slice", EINVAL, "no leading '/'"},
+    {"parent", "a/../b", EINVAL, "'..' component"},
+    {"parent", "a//b", EINVAL, "empty"},
+    {"parent", "", EINVAL, "empty"},
+    {"parent", "a\x01", EINVAL, "control characters"},
+};
+
+static void
+test_config_set(gconstpointer data)
+{
+    const ConfigSetRow *row = data;
+    g_autoptr(vmmem_config) config = NULL;
+    vmmem_error *error = NULL;
+    int r;
+
+    g_assert_cmpint(vmmem_config_new(NULL, BOTH, &config, NULL), ==, 0);
+    r = vmmem_config_set(config, row->key, row->value, &error);
+    /* A refused override changes nothing. */
+    g_assert_cmpstr(vmmem_config_get_qemu_binary(config), ==, row->qemu ? row->qemu : DEFAULT_QEMU);
+    if (!row->err) {
+        g_assert_cmpint(r, ==, 0);
+        g_assert_null(error);
+        return;
+    }
+    g_assert_cmpint(r, ==, -row->err);
+    assert_error_shape(error, row->err);
+    g_assert_cmpint(vmmem_error_get_argv_index(error), ==, -1);
+    if (g_str_has_prefix(row->message, "(override)"))
+        g_assert_cmpstr(vmmem_error_get_message(error), ==, row->message);
+    else
+        g_assert_nonnull(strstr(vmmem_error_get_message(error), row->message));
+    vmmem_error_free(error);
+}
+
+/* overhead-min above overhead-max is refused as a whole, and the policy before it stays. */
+static void
+test_config_set_atomic(void)
+{
+    g_autoptr(vmmem_config) config = NULL;
+    g_autoptr(vmmem_spec) spec = NULL;
+    g_autoptr(vmmem_envelope) envelope = NULL;
+    g_autoptr(vmmem_error) error = NULL;
+    const char *const *argv = VM_1G();
+
+    g_assert_cmpint(vmmem_config_new(NULL, BOTH, &config, NULL), ==, 0);
+    g_assert_cmpint(vmmem_config_set(config, "overhead-min", "256M", NULL), ==, 0);
+    g_assert_cmpint(vmmem_config_set(config, "overhead-max", "128M", &error), ==, -EINVAL);
+    assert_error_shape(error, EINVAL);
+    g_assert_nonnull(strstr(vmmem_error_get_message(error), "exceeds overhead-max"));
+
+    g_assert_cmpint(vmmem_spec_new_from_argv(count_args(argv), argv, 0, &spec, NULL), ==, 0);
+    g_assert_cmpint(vmmem_envelope_new(spec, config, 0, &envelope, NULL), ==, 0);
+    g_assert_cmpuint(vmmem_envelope_get_overhead(envelope), ==, 256 * MiB);
+}
+
+/* [vm NAME] applies to that VM only, keyed by -name guest=NAME. */
+static void
+test_config_per_vm(void)
+{
+    static const struct {
+        const char *name;
+        uint64_t high, swap;
+    } vms[] = {
+        {"web1", HIGH_1G, 0},
+        {"web2", VMMEM_LIMIT_MAX, 512 * MiB},
+    };
+    g_autofree char *path = NULL;
+    g_autoptr(vmmem_config) config = NULL;
+    int fd = g_file_open_tmp("vmmem-test-XXXXXX.conf", &path, NULL);
+
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    g_assert_true(g_file_set_contents(
+        path, "[vmmem]\nswap = 512M\n\n[vm web1]\nhigh = on\nswap = 0\n", -1, NULL));
+    g_assert_cmpint(vmmem_config_new(path, 0, &config, NULL), ==, 0);
+    g_unlink(path);
+
+    for (size_t i = 0; i < G_N_ELEMENTS(vms); i++) {
+        g_autofree char *name = g_strdup_printf("guest=%s", vms[i].name);
+        const char *const *argv = VM_1G("-name", name);
+        g_autoptr(vmmem_spec) spec = NULL;
+        g_autoptr(vmmem_envelope) envelope = NULL;
+
+        g_assert_cmpint(vmmem_spec_new_from_argv(count_args(argv), argv, 0, &spec, NULL), ==, 0);
+        g_assert_cmpint(vmmem_envelope_new(spec, config, 0, &envelope, NULL), ==, 0);
+        g_assert_cmpuint(vmmem_envelope_get_memory_high(envelope), ==, vms[i].high);
+        g_assert_cmpuint(vmmem_envelope_get_swap_max(envelope), ==, vms[i].swap);
+    }
+}
+
+/* @set: key, value, ..., NULL; NULL for none. */
+static void
+apply_settings(vmmem_config *config, const char *const *set)
+{
+    for (size_t i = 0; set && set[i]; i += 2)
+        g_assert_cmpint(vmmem_config_set(config, set[i], set[i + 1], NULL), ==, 0);
+}
+
+/* ---- argv -> spec ---- */
+
+typedef struct {
+    const char *desc;
+    const char *const *argv;
+    int err;
+    int bad_index;
+    uint64_t guest_ram;
+    uint64_t hugetlb_ram;
+    unsigned vcpus;
+    const char *name;
+    gboolean probe;
+} SpecRow;
+
+static const SpecRow spec_rows[] = {
+    /* qemu's defaults: 128 MiB, one vCPU. */
+    {"no-arguments", NO_ARGS, .guest_ram = 128 * MiB, .vcpus = 1},
+    {"kvm-web1", ARGV("-name", "guest=web1", "-m", "2G", "-smp", "4", "-accel", "kvm"),
+     .guest_ram = 2 * GiB, .vcpus = 4, .name = "web1"},
+    {"bare-name", ARGV("-name", "web2", "-m", "512"), .guest_ram = 512 * MiB, .vcpus = 1,
+     .name = "web2"},
+    /* ",," is a literal comma; 214 MiB is what libvirt passes for 219136 KiB. */
+    {"name-escape", ARGV("-name", "guest=foo=1,,bar=2,debug-threads=on", "-m", "214"),
+     .guest_ram = 214 * MiB, .vcpus = 1, .name = "foo=1,bar=2"},
+    {"smp-topology", ARGV("-m", "1G", "-smp", "8,sockets=2,cores=2,threads=2"), .guest_ram = GiB,
+     .vcpus = 8},
+    {"smp-maxcpus", ARGV("-m", "1G", "-smp", "2,maxcpus=8"), .guest_ram = GiB, .vcpus = 2},
+    {"dimm-hotplug",
+     ARGV("-m", "1G,slots=2,maxmem=4G", "-object", "memory-backend-ram,id=d0,size=1G", "-device",
+          "pc-dimm,id=dimm0,memdev=d0"),
+     .guest_ram = 2 * GiB, .vcpus = 1},
+    /* memfd hugetlb=on is hugetlb whatever is mounted where. */
+    {"memfd-hugetlb",
+     ARGV("-m", "2G", "-object", "memory-backend-memfd,id=mem,size=2G,hugetlb=on,share=on",
+          "-machine", "q35,memory-backend=mem", "-nodefaults"),
+     .hugetlb_ram = 2 * GiB, .vcpus = 1},
+    {"memfd-shared",
+     ARGV("-m", "1G", "-object", "memory-backend-memfd,id=mem,size=1G,share=on", "-machine",
+          "memory-backend=mem"),
+     .guest_ram = GiB, .vcpus = 1},
+
+    /* Probes make no guest RAM and are never refused. */
+    {"probe-machine-none",
+     ARGV("-S", "-no-user-config", "-nodefaults", "-nographic", "-machine", "none,accel=kvm:tcg",
+          "-qmp", "unix:/var/lib/libvirt/qemu/qmp.monitor,server=on,wait=off", "-pidfile",
+          "/var/lib/libvirt/qemu/qmp.pid", "-daemonize"),
+     .vcpus = 1, .probe = TRUE},
+    {"probe-version", ARGV("-version"), .vcpus = 1, .probe = TRUE},
+    {"probe-device-help", ARGV("-device", "help"), .vcpus = 1, .probe = TRUE},
+    {"probe-bad-memory", ARGV("-m", "12Q", "-version"), .vcpus = 1, .probe = TRUE},
+
+    {"refuse-m", ARGV("-m", "12Q"), EINVAL, 1},
+    {"refuse-m-later", ARGV("-smp", "2", "-m", "12Q"), EINVAL, 3},
+    {"refuse-m-size-key", ARGV("-name", "vm", "-m", "size=12Q"), EINVAL, 3},
+    {"refuse-missing-argument", ARGV("-smp", "2", "-m"), EINVAL, 2},
+    {"refuse-overflow", ARGV("-m", "99999999999999999999G"), ERANGE, 1},
+    {"refuse-readconfig", ARGV("-m", "1G", "-readconfig", "/etc/qemu/vm.cfg"), EOPNOTSUPP, 3},
+    {"refuse-memdev-missing", ARGV("-m", "1G", "-numa", "node,memdev=ram9"), EINVAL, 3},
+    {"refuse-smp", ARGV("-smp", "two"), EINVAL, 1},
+    {"refuse-first-of-two", ARGV("-m", "12Q", "-numa", "node,memdev=x"), EINVAL, 1},
+};
+
+static void
+test_spec(gconstpointer data)
+{
+    const SpecRow *row = data;
+    vmmem_spec *spec = NULL;
+    vmmem_error *error = NULL;
+    uint64_t guest = row->guest_ram, huge = row->hugetlb_ram;
+    int r = vmmem_spec_new_from_argv(count_args(row->argv), row->argv, 0, &spec, &error);
+
+    if (row->err) {
+        g_assert_cmpint(r, ==, -row->err);
+        g_assert_null(spec);
+        assert_error_shape(error, row->err);
+        g_assert_cmpint(vmmem_error_get_argv_index(error), ==, row->bad_index);
+        /* The message names the offending option or its value, as qemu got it. */
+        g_assert_true(strstr(vmmem_error_get_message(error), row->argv[row->bad_index]) ||
+                      (row->bad_index > 0 &&
+                       strstr(vmmem_error_get_message(error), row->argv[row->bad_index - 1])));
+        vmmem_error_free(error);
+        return;
+    }
+    g_assert_cmpint(r, ==, 0);
+    g_assert_null(error);
+    if (host.hugetlb_in_memcg) {
+        guest += huge;
+        huge = 0;
+    }
+    g_assert_cmpint(vmmem_spec_is_probe(spec), ==, row->probe);
+    g_assert_cmpuint(vmmem_spec_get_guest_ram(spec), ==, guest);
+    g_assert_cmpuint(vmmem_spec_get_hugetlb_ram(spec), ==, huge);
+    g_assert_cmpuint(vmmem_spec_get_vcpus(spec), ==, row->vcpus);
+    g_assert_cmpstr(vmmem_spec_get_name(spec), ==, row->name);
+    g_assert_null(vmmem_spec_free(spec));
+}
+
+/* ---- envelope and JSON ---- */
+
+typedef struct {
+    const char *desc;
+    const char *const *argv;
+    const char *const *set; /* vmmem_config_set() key/value pairs */
+    uint64_t overhead;      /* 0: not checked exactly */
+    uint64_t memory_max;    /* 0: not checked exactly */
+    uint64_t memory_high;   /* 0 means VMMEM_LIMIT_MAX */
+    uint64_t swap_max;
+    const char *last_component; /* NULL: not checked */
+    gboolean probe;
+} EnvelopeRow;
+
+static const EnvelopeRow envelope_rows[] = {
+    {"defaults", VM_1G(), NO_ARGS, OVERHEAD_1G, MAX_1G, .last_component = "kernel_ram"},
+    {"high-on", VM_1G(), ARGV("high", "on"), OVERHEAD_1G, MAX_1G, HIGH_1G},
+    {"high-fraction", VM_1G(), ARGV("high", "0.5"), OVERHEAD_1G, MAX_1G, MAX_1G / 2},
+    {"swap", VM_1G(), ARGV("swap", "512M"), OVERHEAD_1G, MAX_1G, .swap_max = 512 * MiB},
+    /* Limits are whole 4 KiB pages: swap is rounded up. */
+    {"swap-rounded", VM_1G(), ARGV("swap", "1000"), OVERHEAD_1G, MAX_1G, .swap_max = 4 * KiB},
+    /* 21054 pages x 1.5 = 31581 pages. */
+    {"ratio", VM_1G(), ARGV("ratio", "1.5"), UINT64_C(129355776), GiB + UINT64_C(129355776),
+     .last_component = "policy_ratio"},
+    {"overhead-min", VM_1G(), ARGV("overhead-min", "256M"), 256 * MiB, GiB + 256 * MiB,
+     .last_component = "policy_min"},
+    {"overhead-max", VM_1G(), ARGV("overhead-max", "32M"), 32 * MiB, GiB + 32 * MiB,
+     .last_component = "policy_max"},
+    {"everything", VM_1G("-name", "guest=web1"),
+     ARGV("high", "on", "swap", "1G", "protect", "min", "ratio", "1.5", "overhead-max", "100M"),
+     /* 0.9 x 1178599424 = 1060739481.6, down to 258969 pages. */
+     100 * MiB, GiB + 100 * MiB, UINT64_C(1060737024), GiB, "policy_max"},
+    {"tcg-devices", ARGV("-accel", "tcg", "-m", "2G", "-smp", "2", "-vnc", ":0")},
+    {"hugetlb", ARGV("-accel", "kvm", "-m", "2G", "-object",
+                     "memory-backend-memfd,id=mem,size=2G,hugetlb=on,share=on", "-machine",
+                     "q35,memory-backend=mem", "-nodefaults")},
+    {"probe", ARGV("-machine", "none"), .probe = TRUE},
+};
+
+static void
+assert_components(const vmmem_envelope *envelope, const EnvelopeRow *row)
+{
+    size_t n = vmmem_envelope_get_n_components(envelope);
+    uint64_t sum = 0;
+    const char *name = NULL, *source = NULL;
+    uint64_t bytes = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        g_assert_cmpint(vmmem_envelope_get_component(envelope, i, &name, &bytes, &source), ==, 0);
+        g_assert_nonnull(name);
+        g_assert_nonnull(source);
+        g_assert_null(strchr(source, '\n'));
+        g_assert_cmpuint(bytes % (4 * KiB), ==, 0);
+        sum += bytes;
+    }
+    /* Every out-parameter may be NULL; past the end is ERANGE and writes nothing. */
+    if (n > 0)
+        g_assert_cmpint(vmmem_envelope_get_component(envelope, 0, NULL, NULL, NULL), ==, 0);
+    name = "untouched";
+    g_assert_cmpint(vmmem_envelope_get_component(envelope, n, &name, &bytes, &source), ==, -ERANGE);
+    g_assert_cmpstr(name, ==, "untouched");
+
+    if (row->probe) {
+        g_assert_cmpuint(n, ==, 0);
+        return;
+    }
+    g_assert_cmpuint(n, >=, 3);
+    vmmem_envelope_get_component(envelope, 0, &name, NULL, NULL);
+    g_assert_cmpstr(name, ==, "qemu_base");
+    vmmem_envelope_get_component(envelope, n - 1, &name, &bytes, &source);
+    if (row->last_component)
+        g_assert_cmpstr(name, ==, row->last_component);
+    if (strcmp(name, "policy_max") == 0) {
+        /* The cap: 0 bytes, the others add up to the uncapped estimate, above the overhead. */
+        g_assert_cmpuint(bytes, ==, 0);
+        g_assert_nonnull(strstr(source, "capped"));
+        g_assert_cmpuint(sum, >, vmmem_envelope_get_overhead(envelope));
+    } else {
+        g_assert_cmpuint(sum, ==, vmmem_envelope_get_overhead(envelope));
+    }
+}
+
+static void
+assert_json(const vmmem_envelope *envelope, const vmmem_spec *spec)
+{
+    static const char *const contract[] = {
+        "vm",          "probe",    "guest_ram",  "hugetlb_ram", "overhead",  "memory_max",
+        "memory_high", "swap_max", "memory_low", "memory_min",  "oom_group", "components",
+    };
+    g_autofree char *json = NULL;
+    gboolean probe = vmmem_spec_is_probe(spec);
+    uint64_t high = vmmem_envelope_get_memory_high(envelope);
+    uint64_t swap = vmmem_envelope_get_swap_max(envelope);
+    size_t n = vmmem_envelope_get_n_components(envelope);
+    const char *value;
+
+    g_assert_cmpint(vmmem_envelope_to_json(envelope, 0, &json, NULL), ==, 0);
+    g_assert_nonnull(json);
+    assert_json_valid(json);
+    g_assert_true(g_str_has_prefix(json, "{\n"));
+    for (size_t i = 0; i < G_N_ELEMENTS(contract); i++)
+        json_top_value(json, contract[i]);
+
+    value = json_top_value(json, "probe");
+    g_assert_true(g_str_has_prefix(value, probe ? "true," : "false,"));
+    assert_json_u64_or_null(json, "guest_ram", TRUE, vmmem_envelope_get_guest_ram(envelope));
+    assert_json_u64_or_null(json, "hugetlb_ram", TRUE, vmmem_envelope_get_hugetlb_ram(envelope));
+    assert_json_u64_or_null(json, "overhead", TRUE, vmmem_envelope_get_overhead(envelope));
+    /* A limit vmmem does not set is null, never 0 or a sentinel. */
+    assert_json_u64_or_null(json, "memory_max", !probe, vmmem_envelope_get_memory_max(envelope));
+    assert_json_u64_or_null(json, "memory_high", !probe && high != VMMEM_LIMIT_MAX, high);
+    assert_json_u64_or_null(json, "swap_max", !probe && swap != 0, swap);
+    value = json_top_value(json, "oom_group");
+    g_assert_true(g_str_has_prefix(value, probe ? "false," : "true,"));
+
+    value = json_top_value(json, "components");
+    if (n == 0)
+        g_assert_cmpstr(value, ==, "[]\n}");
+    for (size_t i = 0; i < n; i++) {
+        const char *name;
+        g_autofree char *needle = NULL;
+
+        vmmem_envelope_get_component(envelope, i, &name, NULL, NULL);
+        needle = g_strdup_printf("\"name\": \"%s\"", name);
+        g_assert_nonnull(strstr(value, needle));
+    }
+    if (vmmem_spec_get_name(spec)) {
+        g_autofree char *needle = g_strdup_printf("\"name\": \"%s\"", vmmem_spec_get_name(spec));
+        g_assert_nonnull(strstr(json, needle));
+    } else {
+        g_assert_nonnull(strstr(json, "\"name\": null"));
+    }
+}
+
+static void
+test_envelope(gconstpointer data)
+{
+    const EnvelopeRow *row = data;
+    g_autoptr(vmmem_config) config = NULL;
+    g_autoptr(vmmem_spec) spec = NULL;
+    vmmem_envelope *envelope = NULL;
+    vmmem_error *error = NULL;
+    uint64_t guest, overhead, max;
+
+    g_assert_cmpint(vmmem_config_new(NULL, BOTH, &config, NULL), ==, 0);
+    apply_settings(config, row->set);
+    g_assert_cmpint(vmmem_spec_new_from_argv(count_args(row->argv), row->argv, 0, &spec, NULL), ==,
+                    0);
+    g_assert_cmpint(vmmem_envelope_new(spec, config, 0, &envelope, &error), ==, 0);
+    g_assert_null(error);
+
+    guest = vmmem_envelope_get_guest_ram(envelope);
+    overhead = vmmem_envelope_get_overhead(envelope);
+    max = vmmem_envelope_get_memory_max(envelope);
+    g_assert_cmpuint(guest, ==, vmmem_spec_get_guest_ram(spec));
+    g_assert_cmpuint(vmmem_envelope_get_hugetlb_ram(envelope), ==,
+                     vmmem_spec_get_hugetlb_ram(spec));
+    if (row->probe) {
+        g_assert_cmpuint(guest, ==, 0);
+        g_assert_cmpuint(overhead, ==, 0);
+        g_assert_cmpuint(max, ==, 0);
+    } else {
+        /* Hugetlb RAM is not part of memory.max (it has its own controller). */
+        g_assert_cmpuint(max, ==, guest + overhead);
+        g_assert_cmpuint(max % (4 * KiB), ==, 0);
+        g_assert_cmpuint(overhead, >, 0);
+        g_assert_cmpuint(vmmem_envelope_get_memory_high(envelope), ==,
+                         row->memory_high ? row->memory_high : VMMEM_LIMIT_MAX);
+        g_assert_cmpuint(vmmem_envelope_get_swap_max(envelope), ==, row->swap_max);
+    }
+    if (row->overhead)
+        g_assert_cmpuint(overhead, ==, row->overhead);
+    if (row->memory_max)
+        g_assert_cmpuint(max, ==, row->memory_max);
+
+    assert_components(envelope, row);
+    assert_json(envelope, spec);
+    vmmem_envelope_free(envelope);
+}
+
+/* A NULL config is the built-in defaults. */
+static void
+test_envelope_null_config(void)
+{
+    const char *const *argv = VM_1G();
+    g_autoptr(vmmem_spec) spec = NULL;
+    g_autoptr(vmmem_envelope) envelope = NULL;
+
+    g_assert_cmpint(vmmem_spec_new_from_argv(count_args(argv), argv, 0, &spec, NULL), ==, 0);
+    g_assert_cmpint(vmmem_envelope_new(spec, NULL, 0, &envelope, NULL), ==, 0);
+    g_assert_cmpuint(vmmem_envelope_get_memory_max(envelope), ==, MAX_1G);
+    g_assert_cmpuint(vmmem_envelope_get_memory_high(envelope), ==, VMMEM_LIMIT_MAX);
+    g_assert_cmpuint(vmmem_envelope_get_swap_max(envelope), ==, 0);
+}
+
+/* The envelope keeps what it needs of its spec: the caller may free the spec first. */
+static void
+test_envelope_outlives_spec(void)
+{
+    const char *const *argv = VM_1G("-name", "guest=web1");
+    vmmem_spec *spec = NULL;
+    g_autoptr(vmmem_envelope) envelope = NULL;
+    g_autoptr(vmmem_scope) scope = NULL;
+    g_autofree char *json = NULL;
+
+    g_assert_cmpint(vmmem_spec_new_from_argv(count_args(argv), argv, 0, &spec, NULL), ==, 0);
+    g_assert_cmpint(vmmem_envelope_new(spec, NULL, 0, &envelope, NULL), ==, 0);
+    g_assert_null(vmmem_spec_free(spec));
+
+    g_assert_cmpint(vmmem_envelope_to_json(envelope, 0, &json, NULL), ==, 0);
+    assert_json_valid(json);
+    g_assert_nonnull(strstr(json, "\"name\": \"web1\""));
+    g_assert_cmpint(vmmem_scope_new(envelope, NULL, NULL, VMMEM_SCOPE_DRY_RUN, &scope, NULL), ==,
+                    0);
+    g_assert_cmpstr(vmmem_scope_get_path(scope), ==, "vmmem.slice/vmmem-web1.scope");
+}
+
+/* A VM name is bytes from argv; the JSON escapes it (docs/json.md, "Encoding"). */
+static void
+test_json_hostile_name(void)
+{
+    static const struct {
+        const char *arg, *json;
+    } rows[] = {
+        {"guest=a\"b\\c", "\"name\": \"a\\\"b\\\\c\""},
+        {"guest=x\x01y\x1fz\x7f", "\"name\": \"x\\u0001y\\u001fz\\u007f\""},
+        {"guest=caf\xc3\xa9", "\"name\": \"caf\xc3\xa9\""},
+        {"guest=\xff\xfe", "\"name\": \"\\ufffd\\ufffd\""},
+        {"guest=a\nb", "\"name\": \"a\\u000ab\""},
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+        const char *const *argv = VM_1G("-name", rows[i].arg);
+        g_autoptr(vmmem_spec) spec = NULL;
+        g_autoptr(vmmem_envelope) envelope = NULL;
+        g_autofree char *json = NULL;
+
+        g_assert_cmpint(vmmem_spec_new_from_argv(count_args(argv), argv, 0, &spec, NULL), ==, 0);
+        g_assert_cmpint(vmmem_envelope_new(spec, NULL, 0, &envelope, NULL), ==, 0);
+        g_assert_cmpint(vmmem_envelope_to_json(envelope, 0, &json, NULL), ==, 0);
+        assert_json_valid(json);
+        g_assert_nonnull(strstr(json, rows[i].json));
+    }
+}
+
+/* ---- scope plan ---- */
+
+typedef struct {
+    const char *desc;
+    const char *const *argv;
+    const char *const *set;
+    const char *name;          /* vmmem_scope_new()'s @name */
+    const char *path;          /* NULL: "vmmem.slice/vmmem-pid-<getpid()>.scope" */
+    const char *const *writes; /* file, value, ... */
+    int err;
+} ScopeRow;
+
+#define WRITES_1G                                                                                  \
+    ARGV("memory.oom.group", "1", "memory.swap.max", "0", "memory.high", "max", "memory.max",      \
+         "1159979008")
+
+/* One byte over the 200 that docs/cgroup-layout.md allows. */
+#define NAME_20  "abcdefghijklmnopqrst"
+#define NAME_201 NAME_20 NAME_20 NAME_20 NAME_20 NAME_20 NAME_20 NAME_20 NAME_20 NAME_20 NAME_20 "u"
+
+static const ScopeRow scope_rows[] = {
+    {"spec-name", VM_1G("-name", "guest=web1"), NO_ARGS, NULL, "vmmem.slice/vmmem-web1.scope",
+     WRITES_1G},
+    {"explicit-name-wins", VM_1G("-name", "guest=web1"), NO_ARGS, "db1",
+     "vmmem.slice/vmmem-db1.scope", WRITES_1G},
+    {"pid-fallback", VM_1G(), NO_ARGS, NULL, NULL, WRITES_1G},
+    {"escaped", VM_1G(), NO_ARGS, "my vm", "vmmem.slice/vmmem-my\\x20vm.scope", WRITES_1G},
+    {"escaped-leading-dot", VM_1G(), NO_ARGS, ".hidden", "vmmem.slice/vmmem-\\x2ehidden.scope",
+     WRITES_1G},
+    {"parent", VM_1G("-name", "guest=web1"), ARGV("parent", "machine.slice/vmmem"), NULL,
+     "machine.slice/vmmem/vmmem-web1.scope", WRITES_1G},
+    /* oom.group first, protections, then from the softest limit to memory.max. */
+    {"protect-min", VM_1G("-name", "guest=web1"),
+     ARGV("high", "on", "swap", "512M", "protect", "min"), NULL, "vmmem.slice/vmmem-web1.scope",
+     ARGV("memory.oom.group", "1", "memory.min", "1073741824", "memory.swap.max", "536870912",
+          "memory.high", "1043980288", "memory.max", "1159979008")},
+    {"protect-low", VM_1G("-name", "guest=web1"), ARGV("protect", "low"), NULL,
+     "vmmem.slice/vmmem-web1.scope",
+     ARGV("memory.oom.group", "1", "memory.low", "1073741824", "memory.swap.max", "0",
+          "memory.high", "max", "memory.max", "1159979008")},
+
+    {"hostile-slash", VM_1G(), NO_ARGS, "a/b", .err = EINVAL},
+    {"hostile-dotdot", VM_1G(), NO_ARGS, "..", .err = EINVAL},
+    {"hostile-dot", VM_1G(), NO_ARGS, ".", .err = EINVAL},
+    {"hostile-empty", VM_1G(), NO_ARGS, "", .err = EINVAL},
+    {"hostile-control", VM_1G(), NO_ARGS, "\x01", .err = EINVAL},
+    {"hostile-newline", VM_1G(), NO_ARGS, "a\nb", .err = EINVAL},
+    {"hostile-del", VM_1G(), NO_ARGS, "a\x7f", .err = EINVAL},
+    {"hostile-too-long", VM_1G(), NO_ARGS, NAME_201, .err = EINVAL},
+    {"hostile-spec-name", VM_1G("-name", "guest=../../x"), NO_ARGS, NULL, .err = EINVAL},
+    {"probe-has-no-scope", ARGV("-machine", "none"), NO_ARGS, "probe", .err = EINVAL},
+};
+
+static void
+test_scope(gconstpointer data)
+{
+    const ScopeRow *row = data;
+    g_autoptr(vmmem_config) config = NULL;
+    g_autoptr(vmmem_spec) spec = NULL;
+    g_autoptr(vmmem_envelope) envelope = NULL;
+    g_autofree char *fallback = NULL;
+    vmmem_scope *scope = NULL;
+    vmmem_error *error = NULL;
+    const char *file = "untouched", *value = "untouched";
+    size_t n;
+    int r;
+
+    g_assert_cmpint(vmmem_config_new(NULL, BOTH, &config, NULL), ==, 0);
+    apply_settings(config, row->set);
+    g_assert_cmpint(vmmem_spec_new_from_argv(count_args(row->argv), row->argv, 0, &spec, NULL), ==,
+                    0);
+    g_assert_cmpint(vmmem_envelope_new(spec, config, 0, &envelope, NULL), ==, 0);
+
+    r = vmmem_scope_new(envelope, config, row->name, VMMEM_SCOPE_DRY_RUN, &scope, &error);
+    if (row->err) {
+        g_assert_cmpint(r, ==, -row->err);
+        g_assert_null(scope);
+        assert_error_shape(error, row->err);
+        g_assert_cmpint(vmmem_error_get_argv_index(error), ==, -1);
+        vmmem_error_free(error);
+        return;
+    }
+    g_assert_cmpint(r, ==, 0);
+    g_assert_null(error);
+
+    if (!row->path)
+        fallback = g_strdup_printf("vmmem.slice/vmmem-pid-%d.scope", (int)getpid());
+    g_assert_cmpstr(vmmem_scope_get_path(scope), ==, row->path ? row->path : fallback);
+
+    n = vmmem_scope_get_n_writes(scope);
+    g_assert_cmpuint(n, ==, (size_t)count_args(row->writes) / 2);
+    for (size_t i = 0; i < n; i++) {
+        g_assert_cmpint(vmmem_scope_get_write(scope, i, &file, &value), ==, 0);
+        g_assert_cmpstr(file, ==, row->writes[2 * i]);
+        g_assert_cmpstr(value, ==, row->writes[2 * i + 1]);
+    }
+    g_assert_cmpint(vmmem_scope_get_write(scope, 0, NULL, NULL), ==, 0);
+    file = value = "untouched";
+    g_assert_cmpint(vmmem_scope_get_write(scope, n, &file, &value), ==, -ERANGE);
+    g_assert_cmpstr(file, ==, "untouched");
+    g_assert_cmpstr(value, ==, "untouched");
+    g_assert_null(vmmem_scope_free(scope));
+}
+
+/* ---- the dry-run lifecycle touches nothing ---- */
+
+static char *
+read_self_cgroup(void)
+{
+    char *contents = NULL;
+
+    g_assert_true(g_file_get_contents("/proc/self/cgroup", &contents, NULL, NULL));
+    return contents;
+}
+
+static guint
+count_open_fds(void)
+{
+    g_autoptr(GDir) dir = g_dir_open("/proc/self/fd", 0, NULL);
+    guint n = 0;
+
+    g_assert_nonnull(dir);
+    while (g_dir_read_name(dir))
+        n++;
+    return n;
+}
+
+/* Whether @path exists below any cgroup2 mount (a stat, nothing more). */
+static gboolean
+cgroup_exists(const char *path)
+{
+    for (guint i = 0; i < host.cgroup2_mounts->len; i++) {
+        g_autofree char *full =
+            g_build_filename(g_ptr_array_index(host.cgroup2_mounts, i), path, NULL);
+        struct stat st;
+        if (lstat(full, &st) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static void
+test_dry_run_lifecycle(void)
+{
+    const char *const *argv = VM_1G();
+    g_autoptr(vmmem_spec) spec = NULL;
+    g_autoptr(vmmem_envelope) envelope = NULL;
+    g_autoptr(vmmem_scope) scope = NULL;
+    g_autofree char *name = g_strdup_printf("public-api-test-%d", (int)getpid());
+    g_autofree char *cgroup_before = read_self_cgroup();
+    g_autofree char *cgroup_after = NULL;
+    gboolean parent_before = cgroup_exists("vmmem.slice");
+    guint fds_before = count_open_fds();
+    uint64_t current = 1, peak = 1, kills = 1;
+    vmmem_error *error = NULL;
+
+    g_assert_cmpint(vmmem_spec_new_from_argv(count_args(argv), argv, 0, &spec, NULL), ==, 0);
+    g_assert_cmpint(vmmem_envelope_new(spec, NULL, 0, &envelope, NULL), ==, 0);
+    g_assert_cmpint(vmmem_scope_new(envelope, NULL, name, VMMEM_SCOPE_DRY_RUN, &scope, NULL), ==,
+                    0);
+    g_assert_false(cgroup_exists(vmmem_scope_get_path(scope)));
+
+    g_assert_cmpint(vmmem_scope_create(scope, 0, &error), ==, 0);
+    g_assert_cmpint(vmmem_scope_attach_pid(scope, 0, 0, &error), ==, 0);
+    g_assert_cmpint(vmmem_scope_attach_pid(scope, getpid(), 0, &error), ==, 0);
+    g_assert_cmpint(vmmem_scope_read_usage(scope, &current, &peak, &kills, &error), ==, 0);
+    g_assert_cmpuint(current, ==, 0);
+    g_assert_cmpuint(peak, ==, 0);
+    g_assert_cmpuint(kills, ==, 0);
+    g_assert_cmpint(vmmem_scope_read_usage(scope, NULL, NULL, NULL, &error), ==, 0);
+    g_assert_cmpint(vmmem_scope_destroy(scope, VMMEM_SCOPE_DESTROY_KILL, &error), ==, 0);
+    g_assert_cmpint(vmmem_scope_destroy(scope, 0, &error), ==, 0);
+    g_assert_null(error);
+
+    cgroup_after = read_self_cgroup();
+    g_assert_cmpstr(cgroup_after, ==, cgroup_before);
+    g_assert_cmpuint(count_open_fds(), ==, fds_before);
+    g_assert_false(cgroup_exists(vmmem_scope_get_path(scope)));
+    g_assert_cmpint(cgroup_exists("vmmem.slice"), ==, parent_before);
+}
+
+/* ---- NULL arguments ---- */
+
+static void
+test_null_arguments(void)
+{
+    g_autoptr(vmmem_config) config = NULL;
+    g_autoptr(vmmem_spec) spec = NULL;
+    g_autoptr(vmmem_envelope) envelope = NULL;
+    g_autoptr(vmmem_scope) scope = NULL;
+    const char *const *argv = VM_1G();
+    vmmem_spec *no_spec = NULL;
+    vmmem_error *error = NULL;
+    char *json = NULL;
+    uint64_t u;
+
+    g_assert_cmpint(vmmem_config_new(NULL, BOTH, &config, NULL), ==, 0);
+    g_assert_cmpint(vmmem_spec_new_from_argv(count_args(argv), argv, 0, &spec, NULL), ==, 0);
+    g_assert_cmpint(vmmem_envelope_new(spec, config, 0, &envelope, NULL), ==, 0);
+    g_assert_cmpint(vmmem_scope_new(envelope, config, "web1", VMMEM_SCOPE_DRY_RUN, &scope, NULL),
+                    ==, 0);
+
+    g_assert_cmpint(vmmem_config_new(NULL, BOTH, NULL, &error), ==, -EINVAL);
+    g_assert_cmpint(vmmem_config_set(NULL, "ratio", "1", &error), ==, -EINVAL);
+    g_assert_cmpint(vmmem_config_set(config, NULL, "1", &error), ==, -EINVAL);
+    g_assert_cmpint(vmmem_config_set(config, "ratio", NULL, &error), ==, -EINVAL);
+    g_assert_cmpint(vmmem_spec_new_from_argv(-1, NO_ARGS, 0, &no_spec, &error), ==, -EINVAL);
+    g_assert_cmpint(vmmem_spec_new_from_argv(1, NULL, 0, &no_spec, &error), ==, -EINVAL);
+    g_assert_cmpint(vmmem_spec_new_from_argv(0, NO_ARGS, 0, NULL, &error), ==, -EINVAL);
+    g_assert_null(no_spec);
+    g_assert_cmpint(vmmem_envelope_new(NULL, config, 0, &envelope, &error), ==, -EINVAL);
+    g_assert_cmpint(vmmem_envelope_new(spec, config, 0, NULL, &error), ==, -EINVAL);
+    g_assert_cmpint(vmmem_envelope_get_component(NULL, 0, NULL, &u, NULL), ==, -EINVAL);
+    g_assert_cmpint(vmmem_envelope_to_json(NULL, 0, &json, &error), ==, -EINVAL);
+    g_assert_cmpint(vmmem_envelope_to_json(envelope, 0, NULL, &error), ==, -EINVAL);
+    g_assert_null(json);
+    g_assert_cmpint(vmmem_scope_new(NULL, config, "x", VMMEM_SCOPE_DRY_RUN, &scope, &error), ==,
+                    -EINVAL);
+    g_assert_cmpint(vmmem_scope_new(envelope, config, "x", VMMEM_SCOPE_DRY_RUN, NULL, &error), ==,
+                    -EINVAL);
+    g_assert_cmpint(vmmem_scope_get_write(NULL, 0, NULL, NULL), ==, -EINVAL);
+    g_assert_cmpint(vmmem_scope_create(NULL, 0, &error), ==, -EINVAL);
+    g_assert_cmpint(vmmem_scope_attach_pid(NULL, 0, 0, &error), ==, -EINVAL);
+    g_assert_cmpint(vmmem_scope_attach_pid(scope, -1, 0, &error), ==, -EINVAL);
+    g_assert_cmpint(vmmem_scope_destroy(NULL, 0, &error), ==, -EINVAL);
+    g_assert_cmpint(vmmem_scope_read_usage(NULL, &u, &u, &u, &error), ==, -EINVAL);
+    /* The header does not say whether these fill *reterr (today they do not): either way the
+     * caller can free what it got. */
+    vmmem_error_free(error);
+
+    /* The objects above are untouched by the refused calls. */
+    g_assert_cmpstr(vmmem_scope_get_path(scope), ==, "vmmem.slice/vmmem-web1.scope");
+    g_assert_cmpuint(vmmem_envelope_get_memory_max(envelope), ==, MAX_1G);
+
+    /* Getters on NULL: nothing to report, and "no limit" for memory.high. */
+    g_assert_cmpint(vmmem_error_get_errno(NULL), ==, 0);
+    g_assert_null(vmmem_error_get_message(NULL));
+    g_assert_cmpint(vmmem_error_get_argv_index(NULL), ==, -1);
+    g_assert_null(vmmem_config_get_qemu_binary(NULL));
+    g_assert_cmpint(vmmem_spec_is_probe(NULL), ==, 0);
+    g_assert_null(vmmem_spec_get_name(NULL));
+    g_assert_cmpuint(vmmem_spec_get_guest_ram(NULL), ==, 0);
+    g_assert_cmpuint(vmmem_spec_get_hugetlb_ram(NULL), ==, 0);
+    g_assert_cmpuint(vmmem_spec_get_vcpus(NULL), ==, 0);
+    g_assert_cmpuint(vmmem_envelope_get_guest_ram(NULL), ==, 0);
+    g_assert_cmpuint(vmmem_envelope_get_hugetlb_ram(NULL), ==, 0);
+    g_assert_cmpuint(vmmem_envelope_get_overhead(NULL), ==, 0);
+    g_assert_cmpuint(vmmem_envelope_get_memory_max(NULL), ==, 0);
+    g_assert_cmpuint(vmmem_envelope_get_memory_high(NULL), ==, VMMEM_LIMIT_MAX);
+    g_assert_cmpuint(vmmem_envelope_get_swap_max(NULL), ==, 0);
+    g_assert_cmpuint(vmmem_envelope_get_n_components(NULL), ==, 0);
+    g_assert_null(vmmem_scope_get_path(NULL));
+    g_assert_cmpuint(vmmem_scope_get_n_writes(NULL), ==, 0);
+}
+
+/* ---- registration ---- */
+
+#define ADD_ROWS(prefix, rows, field, func)                                                        \
+    for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {                                              \
+        g_autofree char *path = g_strdup_printf("%s/%s", prefix, rows[i].field);                   \
+        g_test_add_data_func(path, &rows[i], func);                                                \
+    }
+
+int
+main(int argc, char **argv)
+{
+    /* Hermetic whatever the caller's environment: never the host's /etc/vmmem/vmmem.conf. */
+    g_setenv("VMMEM_CONFIG", "/dev/null", TRUE);
+    g_test_init(&argc, &argv, NULL);
+    read_host_mounts();
+
+    g_test_add_func("/public-api/json-checker", test_json_checker);
+    g_test_add_func("/public-api/version", test_version);
+    g_test_add_func("/public-api/free-null", test_free_null);
+    g_test_add_func("/public-api/header-cleanup-helpers", test_header_cleanup_helpers);
+    g_test_add_func("/public-api/null-arguments", test_null_arguments);
+    ADD_ROWS("/public-api/config-new", config_new_rows, desc, test_config_new);
+    for (size_t i = 0; i < G_N_ELEMENTS(config_set_rows); i++) {
+        /* '/' would nest the test path. */
+        g_autofree char *shown =
+            g_strdelimit(g_strescape(config_set_rows[i].value, NULL), "/", '_');
+        g_autofree char *path =
+            g_strdup_printf("/public-api/config-set/%s=%s", config_set_rows[i].key, shown);
+        g_test_add_data_func(path, &config_set_rows[i], test_config_set);
+    }
+    g_test_add_func("/public-api/config-set-atomic", test_config_set_atomic);
+    g_test_add_func("/public-api/config-per-vm", test_config_per_vm);
+    ADD_ROWS("/public-api/spec", spec_rows, desc, test_spec);
+    ADD_ROWS("/public-api/envelope", envelope_rows, desc, test_envelope);
+    g_test_add_func("/public-api/envelope-null-config", test_envelope_null_config);
+    g_test_add_func("/public-api/envelope-outlives-spec", test_envelope_outlives_spec);
+    g_test_add_func("/public-api/json-hostile-name", test_json_hostile_name);
+    ADD_ROWS("/public-api/scope", scope_rows, desc, test_scope);
+    g_test_add_func("/public-api/dry-run-lifecycle", test_dry_run_lifecycle);
+
+    int r = g_test_run();
+    g_ptr_array_unref(host.cgroup2_mounts);
+    return r;
+}

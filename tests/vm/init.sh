@@ -36,9 +36,13 @@ ip link set lo up 2>/dev/null
 hostname vmmem-test 2>/dev/null
 
 opts=trans=virtio,version=9p2000.L,msize=262144
-# Extra 9p options for the read-only host root: kernel command line vmmem.hostopts=...
-hostopts=
-for a in $(cat /proc/cmdline); do
+# 9p options for the read-only host root.  cache=loose lets the guest keep what it read in its
+# page cache: loading qemu and its ~50 libraries gets 3-5x faster (the host root does not
+# change while a test runs).  Kernel command line vmmem.hostopts=... replaces it, e.g.
+# vm-run.sh --append vmmem.hostopts=cache=none.
+hostopts=,cache=loose
+read -r cmdline </proc/cmdline
+for a in $cmdline; do
     case "$a" in vmmem.hostopts=*) hostopts=",${a#vmmem.hostopts=}" ;; esac
 done
 mkdir -p /host /out /ro

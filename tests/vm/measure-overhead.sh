@@ -1,5 +1,5 @@
 #!/bin/bash
-# measure-overhead.sh [--quick] [VARIANT...]
+# measure-overhead.sh [--repeat N] [VARIANT...]
 #
 # Measures what a real qemu-system-x86_64 (TCG) costs in its memory cgroup, for the overhead
 # model: each variant runs in a fresh cgroup under /sys/fs/cgroup/measure/, and memory.peak,
@@ -35,7 +35,6 @@ main() {
         "$here/build-toucher-initramfs.sh" "$toucher"
     fi
     [[ -n "$kernel" && -r "$kernel" ]] || { echo "measure: VMMEM_VM_KERNEL not set" >&2; exit 1; }
-    qemu-img create -q -f qcow2 /tmp/measure.qcow2 1G
 
     grep -qw memory "$cg/cgroup.subtree_control" || echo "+memory +pids" >"$cg/cgroup.subtree_control"
     mkdir -p "$top"
@@ -61,6 +60,10 @@ main() {
         order+=("$name")
         cmd[$name]="$(printf '%q ' "$@")"
     }
+    # The first run reads qemu's binary, libraries and ROMs from disk: its "file" column is the
+    # cold-start page cache charge.  Before any other variant, warm_up() reads them all into
+    # the page cache from the root cgroup, so that the other variants are not charged for them.
+    add base-256-cold "${base[@]}" -m 256 -mem-prealloc
     add base-256 "${base[@]}" -m 256 -mem-prealloc
     add vnc-vga-std "${base[@]}" -m 256 -mem-prealloc -vga std -vnc 127.0.0.1:1
     add iothreads-4 "${base[@]}" -m 256 -mem-prealloc "${io4[@]}"
@@ -77,11 +80,42 @@ main() {
         -serial file:/tmp/toucher-serial.log -append "$tappend"
     add toucher-1024 "${toucher_args[@]}" -m 1024 -serial file:/tmp/toucher-serial.log -append "$tappend"
 
-    local -a run=()
+    local repeat=1
+    if [[ "${1:-}" == --repeat ]]; then
+        repeat="${2:?--repeat needs a number}"
+        shift 2
+    fi
+    local -a run=() sel=()
     if [[ $# -gt 0 ]]; then
-        run=("$@")
+        sel=("$@")
     else
-        run=("${order[@]}")
+        sel=("${order[@]}")
+    fi
+    for name in "${sel[@]}"; do
+        [[ -n "${cmd[$name]:-}" ]] || { echo "measure: unknown variant $name (have: ${order[*]})" >&2; exit 2; }
+        if [[ "$name" == base-256-cold ]]; then
+            run+=("$name")
+        else
+            for ((i = 1; i <= repeat; i++)); do run+=("$name"); done
+        fi
+    done
+    warmed=0
+    warm_up() {
+        local f
+        {
+            command -v "$qemu"
+            ldd "$(command -v "$qemu")" | awk '$3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'
+            find /usr/share/qemu /usr/share/seabios /usr/lib/ipxe/qemu /usr/lib/x86_64-linux-gnu/qemu \
+                -type f 2>/dev/null
+            echo "$kernel"
+            echo "$toucher"
+        } | while IFS= read -r f; do cat -- "$f" >/dev/null 2>&1 || true; done
+        warmed=1
+    }
+
+    if [[ " ${run[*]} " == *" qcow2-virtio-blk "* ]]; then
+        command -v qemu-img >/dev/null || { echo "measure: qemu-img missing: apt-get install qemu-utils" >&2; exit 1; }
+        qemu-img create -q -f qcow2 /tmp/measure.qcow2 1G
     fi
 
     local tsv="$out/measurements.tsv"
@@ -89,14 +123,18 @@ main() {
 
     local name d pid t0 t1 prev curr stable waited threads hwm rc
     for name in "${run[@]}"; do
-        [[ -n "${cmd[$name]:-}" ]] || { echo "measure: unknown variant $name (have: ${order[*]})" >&2; exit 2; }
+        if [[ "$name" != base-256-cold && "$warmed" == 0 ]]; then
+            warm_up
+        fi
         d="$top/$name"
         [[ ! -d "$d" ]] || rmdir "$d"
         mkdir "$d"
         rm -f /tmp/toucher-serial.log
         t0="$(date +%s.%N)"
+        local -a argv=()
+        eval "argv=(${cmd[$name]})"
         # shellcheck disable=SC2016 # $$ and $1 belong to the inner shell
-        eval "sh -c 'echo \$\$ >\"\$1/cgroup.procs\" && shift && exec \"\$@\"' sh \"\$d\" $qemu ${cmd[$name]}" \
+        sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$d" "$qemu" "${argv[@]}" \
             </dev/null >"/tmp/measure-$name.log" 2>&1 &
         pid=$!
         hwm=0
@@ -137,7 +175,7 @@ main() {
         current="$(cat "$d/memory.current")"
         echo 1 >"$d/cgroup.kill"
         set +e
-        wait "$pid"
+        wait "$pid" 2>/dev/null
         rc=$?
         set -e
         t1="$(date +%s.%N)"
@@ -171,7 +209,7 @@ main() {
         echo
         echo "Command lines:"
         echo
-        for name in "${run[@]}"; do
+        for name in "${sel[@]}"; do
             echo "- $name: \`$qemu ${cmd[$name]% }\`"
         done
     } | tee "$out/measurements.md"

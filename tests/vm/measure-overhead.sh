@@ -4,8 +4,9 @@
 # Measures what a real qemu-system-x86_64 (TCG) costs in its memory cgroup, for the overhead
 # model: each variant runs in a fresh cgroup under /sys/fs/cgroup/measure/, and memory.peak,
 # memory.current and memory.stat (anon, file, kernel, ...) are read once memory.current has
-# settled (at least SETTLE_S seconds, default 5).  Paused (-S) variants never run guest code;
-# the "toucher" variants boot the nested toucher guest, which writes all of its RAM.
+# settled (4 readings 1 s apart within 256 KiB; at least SETTLE_S seconds, default 5).
+# Paused (-S) variants never run guest code; the "toucher" variants boot the nested toucher
+# guest, which writes all of its RAM, and are read right after it reports so.
 #
 # Runs only inside the test VM (it makes cgroups); started on the host, it starts itself
 # through vm-run.sh --mem 4096.  Prints a markdown table and the exact command lines;
@@ -148,20 +149,22 @@ main() {
             done
             sleep 2
         else
-            # Paused qemu: wait until memory.current has settled (2 readings 1 s apart within
-            # 256 KiB), and at least $settle s, at most 120 s.
+            # Paused qemu: wait until memory.current has settled (4 readings 1 s apart within
+            # 256 KiB of each other), at least $settle s, at most 120 s.
             prev=0
             stable=0
-            for ((waited = 0; waited < 120; waited++)); do
+            for ((waited = 1; waited <= 120; waited++)); do
                 sleep 1
                 curr="$(cat "$d/memory.current")"
-                if ((waited >= settle && curr - prev < 262144 && prev - curr < 262144)); then
-                    stable=1
-                    break
+                if ((curr - prev < 262144 && prev - curr < 262144)); then
+                    stable=$((stable + 1))
+                else
+                    stable=0
                 fi
                 prev="$curr"
+                ((waited >= settle && stable >= 3)) && break
             done
-            ((stable)) || echo "measure: $name: memory.current did not settle in 120 s" >&2
+            ((stable >= 3)) || echo "measure: $name: memory.current did not settle in 120 s" >&2
         fi
         if [[ -r "/proc/$pid/status" ]]; then
             hwm="$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")"

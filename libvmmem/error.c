@@ -1,7 +1,26 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "error.h"
 
+#include <string.h>
+
 G_DEFINE_QUARK(vmmem-error-quark, vmmem_error)
+
+/* Messages quote hostile input (argv, config, names); whatever it holds, a message stays one
+ * printable line: control characters become \xNN. */
+static char *
+one_line(char *msg)
+{
+    GString *s = g_string_sized_new(strlen(msg));
+
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            g_string_append_printf(s, "\\x%02x", *p);
+        else
+            g_string_append_c(s, (char)*p);
+    }
+    g_free(msg);
+    return g_string_free(s, FALSE);
+}
 
 int
 vmmem_fail(GError **error, int errnum, const char *fmt, ...)
@@ -11,7 +30,7 @@ vmmem_fail(GError **error, int errnum, const char *fmt, ...)
     g_assert(errnum > 0);
     if (error) {
         va_start(ap, fmt);
-        g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+        g_autofree char *msg = one_line(g_strdup_vprintf(fmt, ap));
         va_end(ap);
         g_set_error_literal(error, VMMEM_ERROR, errnum, msg);
     }

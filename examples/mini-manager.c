@@ -49,8 +49,8 @@ main(int argc, char **argv)
     }
     if (vmmem_envelope_new(spec, config, 0, &envelope, &error) < 0)
         return fail("envelope", error);
-    if (vmmem_scope_new(envelope, config, NULL, dry_run ? VMMEM_SCOPE_DRY_RUN : 0, &scope,
-                        &error) < 0)
+    if (vmmem_scope_new(envelope, config, NULL, dry_run ? VMMEM_SCOPE_DRY_RUN : 0, &scope, &error) <
+        0)
         return fail("scope", error);
 
     printf("scope /%s: memory.max %" PRIu64 " = guest %" PRIu64 " + overhead %" PRIu64 "\n",

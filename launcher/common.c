@@ -56,11 +56,8 @@ static const struct {
     const char *variable;
     const char *key;
 } env_keys[] = {
-    {"VMMEM_QEMU", "qemu"},
-    {"VMMEM_PARENT", "parent"},
-    {"VMMEM_SWAP", "swap"},
-    {"VMMEM_HIGH", "high"},
-    {"VMMEM_RATIO", "ratio"},
+    {"VMMEM_QEMU", "qemu"}, {"VMMEM_PARENT", "parent"}, {"VMMEM_SWAP", "swap"},
+    {"VMMEM_HIGH", "high"}, {"VMMEM_RATIO", "ratio"},
 };
 
 vmmem_config *
@@ -91,8 +88,9 @@ check_qemu_binary(const char *qemu)
     if (!S_ISREG(q.st_mode))
         die(127, "cannot execute '%s': not a regular file", qemu);
     if (stat("/proc/self/exe", &self) == 0 && self.st_dev == q.st_dev && self.st_ino == q.st_ino)
-        die(1, "the configured qemu '%s' is %s itself; point 'qemu' in the config at the real "
-               "binary",
+        die(1,
+            "the configured qemu '%s' is %s itself; point 'qemu' in the config at the real "
+            "binary",
             qemu, program_name);
 }
 

@@ -14,8 +14,7 @@
 
 const char *program_name = "vmmem-qemu";
 
-static void
-exec_qemu(const char *qemu, char **argv) __attribute__((noreturn));
+static void exec_qemu(const char *qemu, char **argv) __attribute__((noreturn));
 
 static void
 exec_qemu(const char *qemu, char **argv)
@@ -26,8 +25,7 @@ exec_qemu(const char *qemu, char **argv)
 }
 
 /* Exec failed while inside the scope: step out, remove it, report. */
-static void
-fail_exec(vmmem_scope *scope, const char *qemu, int errnum) __attribute__((noreturn));
+static void fail_exec(vmmem_scope *scope, const char *qemu, int errnum) __attribute__((noreturn));
 
 static void
 fail_exec(vmmem_scope *scope, const char *qemu, int errnum)
@@ -63,8 +61,8 @@ main(int argc, char **argv)
         exec_qemu(qemu, argv); /* no guest RAM: no envelope, nothing left behind */
 
     if (vmmem_envelope_new(spec, config, 0, &envelope, &error) < 0 ||
-        vmmem_scope_new(envelope, config, NULL, dry_run ? VMMEM_SCOPE_DRY_RUN : 0, &scope,
-                        &error) < 0)
+        vmmem_scope_new(envelope, config, NULL, dry_run ? VMMEM_SCOPE_DRY_RUN : 0, &scope, &error) <
+            0)
         die_vmmem(1, error);
     if (vmmem_scope_create(scope, 0, &error) < 0)
         die_vmmem(1, error);

@@ -32,13 +32,13 @@ struct CgroupScope {
     CgroupPlan *plan;
 
     /* cgroupfs backend */
-    char *mount;     /* cgroup2 mount point */
-    int root_fd;     /* the mount, every other fd is opened below it */
-    int parent_fd;   /* holds the flock that keeps `gc` away until the scope is populated */
+    char *mount;   /* cgroup2 mount point */
+    int root_fd;   /* the mount, every other fd is opened below it */
+    int parent_fd; /* holds the flock that keeps `gc` away until the scope is populated */
     int scope_fd;
-    bool created;    /* the scope directory is ours to remove */
+    bool created; /* the scope directory is ours to remove */
     bool made_parent;
-    char *origin;    /* cgroup the caller left when it attached itself */
+    char *origin; /* cgroup the caller left when it attached itself */
 
     /* dry-run backend: what would have been done, one line each */
     GPtrArray *actions;

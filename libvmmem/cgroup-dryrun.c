@@ -3,8 +3,7 @@
  * would do, in order, and touches nothing. */
 #include "cgroup-backend.h"
 
-static void
-record(CgroupScope *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void record(CgroupScope *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 static void
 record(CgroupScope *s, const char *fmt, ...)
@@ -47,8 +46,8 @@ dry_destroy(CgroupScope *s, bool kill, GError **error)
 }
 
 static int
-dry_read_usage(CgroupScope *s, uint64_t *ret_current, uint64_t *ret_peak,
-               uint64_t *ret_oom_kills, GError **error)
+dry_read_usage(CgroupScope *s, uint64_t *ret_current, uint64_t *ret_peak, uint64_t *ret_oom_kills,
+               GError **error)
 {
     *ret_current = *ret_peak = *ret_oom_kills = 0;
     return 0;

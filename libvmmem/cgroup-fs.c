@@ -58,18 +58,19 @@ fail_libcgroup(GError **error, int ecg, const char *what, const char *path)
     return vmmem_fail(error, e, "%s '/%s': %s", what, path, cgroup_strerror(ecg));
 }
 
+/* Scope creation and gc exclude each other through an flock on the parent directory. */
 static int
-lock_parent(CgroupScope *s, GError **error)
+lock_parent(int parent_fd, const char *parent, GError **error)
 {
     gint64 deadline = g_get_monotonic_time() + (gint64)LOCK_TIMEOUT_MS * 1000;
 
-    while (flock(s->parent_fd, LOCK_EX | LOCK_NB) < 0) {
+    while (flock(parent_fd, LOCK_EX | LOCK_NB) < 0) {
         if (errno != EWOULDBLOCK)
-            return vmmem_fail(error, errno, "cannot lock cgroup '/%s': %s", s->plan->parent,
+            return vmmem_fail(error, errno, "cannot lock cgroup '/%s': %s", parent,
                               g_strerror(errno));
         if (g_get_monotonic_time() > deadline)
             return vmmem_fail(error, ETIMEDOUT, "timed out waiting for the lock on cgroup '/%s'",
-                              s->plan->parent);
+                              parent);
         g_usleep(1000);
     }
     return 0;
@@ -269,7 +270,7 @@ fs_create(CgroupScope *s, GError **error)
     r = open_parent(s, error);
     if (r < 0)
         goto fail;
-    r = lock_parent(s, error);
+    r = lock_parent(s->parent_fd, s->plan->parent, error);
     if (r < 0)
         goto fail;
     r = make_scope_dir(s, error);
@@ -412,8 +413,7 @@ fs_gc(const char *parent, unsigned *ret_removed, GError **error)
                                          g_strerror(errno));
         goto out;
     }
-    CgroupScope lock_holder = {.parent_fd = fd, .plan = &(CgroupPlan){.parent = (char *)parent}};
-    r = lock_parent(&lock_holder, error);
+    r = lock_parent(fd, parent, error);
     if (r < 0)
         goto out;
     dir = fdopendir(dup(fd));

@@ -100,8 +100,8 @@ cg_open_unified_root(char **ret_mount, int *ret_fd, GError **error)
 int
 cg_pid_cgroup(pid_t pid, char **ret_path, GError **error)
 {
-    g_autofree char *file = pid ? g_strdup_printf("/proc/%d/cgroup", (int)pid)
-                                : g_strdup("/proc/self/cgroup");
+    g_autofree char *file =
+        pid ? g_strdup_printf("/proc/%d/cgroup", (int)pid) : g_strdup("/proc/self/cgroup");
     g_autofree char *contents = NULL;
     g_autoptr(GError) local = NULL;
 

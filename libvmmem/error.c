@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(vmmem-error-quark, vmmem_error)
+G_DEFINE_QUARK(vmmem - error - quark, vmmem_error)
 
 /* Messages quote hostile input (argv, config, names); whatever it holds, a message stays one
  * printable line: control characters become \xNN. */

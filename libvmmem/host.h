@@ -8,10 +8,10 @@
 /* Facts about the host that the pure stages need, read once (host_info_read) or made up by
  * tests (host_info_new). */
 typedef struct {
-    uint64_t physmem;          /* host RAM, bytes: qemu sizes the TCG cache from it */
-    bool has_kvm;              /* /dev/kvm exists: resolves "-accel kvm:tcg" style fallbacks */
-    char **hugetlbfs_mounts;   /* mount points of hugetlbfs, NULL-terminated */
-    bool hugetlb_memcg;        /* cgroup2 mounted with memory_hugetlb_accounting (Linux >= 6.7) */
+    uint64_t physmem;        /* host RAM, bytes: qemu sizes the TCG cache from it */
+    bool has_kvm;            /* /dev/kvm exists: resolves "-accel kvm:tcg" style fallbacks */
+    char **hugetlbfs_mounts; /* mount points of hugetlbfs, NULL-terminated */
+    bool hugetlb_memcg;      /* cgroup2 mounted with memory_hugetlb_accounting (Linux >= 6.7) */
 } HostInfo;
 
 HostInfo *host_info_new(uint64_t physmem, bool has_kvm, const char *const *hugetlbfs_mounts);

@@ -30,8 +30,7 @@ typedef struct {
 /* @implied_key: the key of a leading bare value, or NULL if the option has none.
  * Malformed text (unbalanced JSON, a JSON value that is not an object, trailing garbage, empty
  * key) gives -EINVAL with a message quoting @text. Nesting deeper than 32 gives -EINVAL. */
-int qemu_opts_parse(const char *text, const char *implied_key, QemuOpts **ret_opts,
-                    GError **error);
+int qemu_opts_parse(const char *text, const char *implied_key, QemuOpts **ret_opts, GError **error);
 QemuOpts *qemu_opts_free(QemuOpts *opts);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuOpts, qemu_opts_free)
 
@@ -39,11 +38,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuOpts, qemu_opts_free)
 const char *qemu_opts_get(const QemuOpts *opts, const char *key);
 
 /* Size-valued key: see vmmem_parse_size().  Absent key: *ret = @dflt, returns 0. */
-int qemu_opts_get_size(const QemuOpts *opts, const char *key, uint64_t default_unit,
-                       uint64_t dflt, uint64_t *ret, GError **error);
+int qemu_opts_get_size(const QemuOpts *opts, const char *key, uint64_t default_unit, uint64_t dflt,
+                       uint64_t *ret, GError **error);
 /* on/off/yes/no/true/false (qemu's qapi_bool_parse).  Absent key: *ret = @dflt. */
-int qemu_opts_get_bool(const QemuOpts *opts, const char *key, bool dflt, bool *ret,
-                       GError **error);
+int qemu_opts_get_bool(const QemuOpts *opts, const char *key, bool dflt, bool *ret, GError **error);
 /* Unsigned decimal integer.  Absent key: *ret = @dflt. */
 int qemu_opts_get_uint(const QemuOpts *opts, const char *key, uint64_t dflt, uint64_t *ret,
                        GError **error);

@@ -36,9 +36,9 @@ typedef struct {
 } VmMemBackend;
 
 typedef struct {
-    char *node_name; /* -drive id= / -blockdev node-name=, may be NULL */
-    char *format;    /* "qcow2", "raw", ...; NULL when unknown (probed by qemu) */
-    bool direct;     /* O_DIRECT: cache=none|directsync, or "cache":{"direct":true} */
+    char *node_name;      /* -drive id= / -blockdev node-name=, may be NULL */
+    char *format;         /* "qcow2", "raw", ...; NULL when unknown (probed by qemu) */
+    bool direct;          /* O_DIRECT: cache=none|directsync, or "cache":{"direct":true} */
     uint64_t qcow2_cache; /* l2-cache-size + refcount-cache-size or cache-size if given, else 0 */
 } VmDisk;
 
@@ -48,13 +48,13 @@ typedef struct {
 } VmVideo;
 
 typedef struct {
-    char *name; /* -name guest=NAME, or NULL */
-    bool probe; /* no guest RAM: pass straight through (see vmmem_spec_is_probe) */
+    char *name;         /* -name guest=NAME, or NULL */
+    bool probe;         /* no guest RAM: pass straight through (see vmmem_spec_is_probe) */
     char *probe_reason; /* "-machine none", "-version", ...: for explain */
 
-    char *machine;  /* -machine type, or NULL for qemu's default */
-    uint64_t ram_size;  /* -m size after qemu's rounding; 128 MiB when -m is absent */
-    uint64_t maxmem;    /* -m maxmem=, 0 if none */
+    char *machine;     /* -machine type, or NULL for qemu's default */
+    uint64_t ram_size; /* -m size after qemu's rounding; 128 MiB when -m is absent */
+    uint64_t maxmem;   /* -m maxmem=, 0 if none */
     unsigned slots;
 
     /* Guest RAM, counted once: -m (whatever backs it) + memory devices (pc-dimm, nvdimm,
@@ -70,17 +70,17 @@ typedef struct {
     uint64_t tb_size; /* -accel tcg,tb-size= in bytes; 0 = qemu's default */
 
     unsigned iothreads;
-    GPtrArray *disks;  /* VmDisk*: one per -drive with a medium and per format -blockdev */
-    unsigned nics;     /* -nic, -net nic, -device <network card> */
+    GPtrArray *disks;    /* VmDisk*: one per -drive with a medium and per format -blockdev */
+    unsigned nics;       /* -nic, -net nic, -device <network card> */
     unsigned net_queues; /* sum over netdevs of queues= (1 each when absent) */
-    GPtrArray *videos; /* VmVideo*: -vga, -device <display card>, and qemu's default VGA */
-    bool vnc;          /* -vnc, -display vnc= */
-    bool spice;        /* -spice */
-    bool gui;          /* -display gtk/sdl/cocoa/egl-headless/spice-app, or qemu's default display */
+    GPtrArray *videos;   /* VmVideo*: -vga, -device <display card>, and qemu's default VGA */
+    bool vnc;            /* -vnc, -display vnc= */
+    bool spice;          /* -spice */
+    bool gui; /* -display gtk/sdl/cocoa/egl-headless/spice-app, or qemu's default display */
 
-    unsigned vfio;       /* -device vfio-pci and friends */
-    bool mem_lock;       /* -overcommit mem-lock=on|on-fault, -realtime mlock=on */
-    bool mem_prealloc;   /* -mem-prealloc or prealloc=on on the RAM backend */
+    unsigned vfio;     /* -device vfio-pci and friends */
+    bool mem_lock;     /* -overcommit mem-lock=on|on-fault, -realtime mlock=on */
+    bool mem_prealloc; /* -mem-prealloc or prealloc=on on the RAM backend */
     bool daemonize;
 } VmSpec;
 

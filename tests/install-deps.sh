@@ -6,7 +6,7 @@ packages=(
     # build
     meson ninja-build gcc libc6-dev pkg-config libcgroup-dev libglib2.0-dev libseccomp-dev
     # sanitizer build and the libFuzzer target
-    clang libclang-rt-14-dev
+    clang libclang-rt-14-dev clang-format
     # the real-kernel test VM: its kernel, initramfs tools, and the qemu that runs it and the
     # nested guests inside it
     qemu-system-x86 linux-image-amd64 busybox-static cpio kmod

@@ -1,5 +1,6 @@
 #!/bin/bash
 # The README's test command: installs what is missing, then builds and runs every test.
+#   0. clang-format check
 #   1. -Werror build, unit tests (pure stages, table-driven) and the fuzz corpus replay
 #   2. ASan/UBSan build (clang) and the same tests under it
 #   3. a short libFuzzer run of the argv parser
@@ -36,6 +37,10 @@ step() { echo; echo "=== $* ==="; }
 run() { # NAME CMD...: a step that is one test
     if "${@:2}"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "run-all: FAILED: $1" >&2; fi
 }
+
+step "clang-format: one style, owned by .clang-format"
+# shellcheck disable=SC2046
+run clang-format clang-format --dry-run --Werror $(git ls-files '*.c' '*.h')
 
 step "gcc -Werror build, unit tests"
 rm -rf "$out/build-ci" "$out/_install"

@@ -32,7 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static void say(const char *fmt, ...)
+static void
+say(const char *fmt, ...)
 {
     char buf[512];
     va_list ap;
@@ -50,7 +51,8 @@ static void say(const char *fmt, ...)
     }
 }
 
-static void power_off(void)
+static void
+power_off(void)
 {
     sync();
     reboot(RB_POWER_OFF);
@@ -59,13 +61,15 @@ static void power_off(void)
         pause();
 }
 
-static void fail(const char *what)
+static void
+fail(const char *what)
 {
     say("toucher: FAILED: %s: %s\n", what, strerror(errno));
     power_off();
 }
 
-static void setup_console(void)
+static void
+setup_console(void)
 {
     int fd;
 
@@ -84,7 +88,8 @@ static void setup_console(void)
 }
 
 /* Value of "key" (e.g. "toucher.reserve_mb=") in /proc/cmdline, or def. */
-static long cmdline_long(const char *cmdline, const char *key, long def)
+static long
+cmdline_long(const char *cmdline, const char *key, long def)
 {
     const char *p = cmdline;
     size_t klen = strlen(key);
@@ -101,7 +106,8 @@ static long cmdline_long(const char *cmdline, const char *key, long def)
     return def;
 }
 
-static long meminfo_kib(const char *field)
+static long
+meminfo_kib(const char *field)
 {
     char line[256];
     size_t flen = strlen(field);
@@ -120,7 +126,8 @@ static long meminfo_kib(const char *field)
     return v;
 }
 
-static double now_s(void)
+static double
+now_s(void)
 {
     struct timespec ts;
 
@@ -130,7 +137,8 @@ static double now_s(void)
 
 /* Writes @kib KiB of 16-byte blocks "mov $i, %eax; ret" and calls each once.  Distinct guest
  * code is what grows a TCG host's translation cache; a tight loop never would. */
-static void run_code(long kib)
+static void
+run_code(long kib)
 {
     size_t len = (size_t)kib << 10, blocks = len / 16;
     unsigned char *code;
@@ -149,11 +157,12 @@ static void run_code(long kib)
     }
     for (size_t i = 0; i < blocks; i++)
         sum += ((unsigned (*)(void))(void *)(code + i * 16))();
-    say("toucher: ran %zu code blocks (%ld KiB) in %.2f s (sum %lu)\n", blocks, kib,
-        now_s() - t0, sum);
+    say("toucher: ran %zu code blocks (%ld KiB) in %.2f s (sum %lu)\n", blocks, kib, now_s() - t0,
+        sum);
 }
 
-int main(void)
+int
+main(void)
 {
     char cmdline[4096] = "";
     long reserve_mb, hold_s, thp, code_kb, avail_kib, total_kib, touch_mib;

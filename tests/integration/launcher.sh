@@ -60,7 +60,7 @@ read -r -a args <<<"$(idle_qemu_args r1 96)"
 runner=$!
 scope=vmmem.slice/vmmem-lab1.scope
 for i in $(seq 1 200); do
-    qemu_pid=$(cat "$CG/$scope/cgroup.procs" 2>/dev/null | head -n 1)
+    qemu_pid=$(head -n 1 "$CG/$scope/cgroup.procs" 2>/dev/null || true)
     [[ -n "$qemu_pid" ]] && break
     sleep 0.1
 done

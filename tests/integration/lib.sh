@@ -21,6 +21,10 @@ export VMMEM_CONFIG=/dev/null
 
 TEST_NAME=$(basename "$0" .sh)
 n_checks=0
+# set -e must never end a test without saying where (only while errexit is on: the set +e
+# stretches expect failures).
+set -E
+trap 'rc=$?; [[ $- == *e* ]] && echo "FAIL [$TEST_NAME]: line $LINENO: \"$BASH_COMMAND\" exited $rc" >&2' ERR
 
 fail() {
     echo "FAIL [$TEST_NAME]: $*" >&2

@@ -14,16 +14,24 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+static void vwarn(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+static void
+vwarn(const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: ", program_name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void
 die(int status, const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, "%s: ", program_name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vwarn(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     exit(status);
 }
 
@@ -32,11 +40,9 @@ warn(const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, "%s: ", program_name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vwarn(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void

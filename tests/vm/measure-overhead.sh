@@ -77,9 +77,13 @@ main() {
     add base-1024 "${base[@]}" -m 1024 -mem-prealloc
     add base-256-noprealloc "${base[@]}" -m 256
     add toucher-256 "${toucher_args[@]}" -m 256 -serial file:/tmp/toucher-serial.log -append "$tappend"
+    add toucher-256-prealloc "${toucher_args[@]}" -m 256 -mem-prealloc -serial file:/tmp/toucher-serial.log \
+        -append "$tappend"
     add toucher-256-tb64 "${toucher_args[@]/#tcg/tcg,tb-size=64}" -m 256 \
         -serial file:/tmp/toucher-serial.log -append "$tappend"
     add toucher-1024 "${toucher_args[@]}" -m 1024 -serial file:/tmp/toucher-serial.log -append "$tappend"
+    add toucher-1024-prealloc "${toucher_args[@]}" -m 1024 -mem-prealloc -serial file:/tmp/toucher-serial.log \
+        -append "$tappend"
 
     local repeat=1
     if [[ "${1:-}" == --repeat ]]; then
@@ -218,4 +222,4 @@ main() {
     } | tee "$out/measurements.md"
 }
 
-main "$@"
+main "$@"; exit

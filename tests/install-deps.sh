@@ -9,7 +9,7 @@ packages=(
     clang libclang-rt-14-dev clang-format
     # the real-kernel test VM: its kernel, initramfs tools, and the qemu that runs it and the
     # nested guests inside it
-    qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
+    qemu-system-x86 linux-image-amd64 busybox-static cpio kmod xz-utils
     # integration tests
     jq strace util-linux
 )

@@ -4,26 +4,54 @@
 # Measures what a real qemu-system-x86_64 (TCG) costs in its memory cgroup, for the overhead
 # model: each variant runs in a fresh cgroup under /sys/fs/cgroup/measure/, and memory.peak,
 # memory.current and memory.stat (anon, file, kernel, ...) are read once memory.current has
-# settled (4 readings 1 s apart within 256 KiB; at least SETTLE_S seconds, default 5).
+# settled (4 readings 1 s apart within 256 KiB; at least $VMMEM_SETTLE_S seconds, default 5).
 # Paused (-S) variants never run guest code; the "toucher" variants boot the nested toucher
 # guest, which writes all of its RAM, and are read right after it reports so.
 #
-# Runs only inside the test VM (it makes cgroups); started on the host, it starts itself
-# through vm-run.sh --mem 4096.  Prints a markdown table and the exact command lines;
-# inside the VM it also writes them to $VMMEM_VM_RESULTS/measurements.{md,tsv}.
+# --repeat N runs each variant N times (identical runs differ by up to ~12 MiB; see
+# docs/measurements.md).  Variants (default: all, in this order) are the names given to add()
+# below.
+#
+# Runs only inside the test VM (it makes cgroups); started on the host, it builds the toucher
+# initramfs and starts itself through vm-run.sh --mem 4096 (VMMEM_SETTLE_S and
+# VMMEM_TOUCHER_INITRAMFS pass through).  Prints a markdown table and the exact command lines,
+# and writes them to $VMMEM_VM_RESULTS/measurements.{md,tsv} (kept; vm-run.sh names the folder).
 # Needs $VMMEM_VM_KERNEL (vm-run.sh sets it) and the toucher initramfs
-# ($VMMEM_TOUCHER_INITRAMFS, else built into /tmp) for the toucher variants.
+# ($VMMEM_TOUCHER_INITRAMFS, else built into /tmp: slow) for the toucher variants.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
+# show_cmd QEMU QUOTED_ARGS: the command line for reading: quotes only where a shell needs them.
+show_cmd() {
+    local -a argv=()
+    local a line="$1"
+    eval "argv=($2)"
+    for a in "${argv[@]}"; do
+        if [[ "$a" =~ ^[A-Za-z0-9_,./:=+@%-]+$ ]]; then
+            line+=" $a"
+        else
+            line+=" '${a//\'/\'\\\'\'}'"
+        fi
+    done
+    printf '%s' "$line"
+}
+
 main() {
     if [[ "${VMMEM_VM:-}" != 1 ]]; then
-        # On the host: never touch its cgroups; run this very script inside the test VM.
-        exec "$here/vm-run.sh" --mem 4096 --smp 2 --timeout 3000 -- "$here/measure-overhead.sh" "$@"
+        # On the host: never touch its cgroups; run this very script inside the test VM, with
+        # the toucher initramfs built here (gcc is much faster outside the VM).
+        local cache="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/vmmem-vm"
+        if [[ -z "${VMMEM_TOUCHER_INITRAMFS:-}" ]]; then
+            mkdir -p "$cache"
+            "$here/build-toucher-initramfs.sh" "$cache/toucher-initramfs.cpio.gz"
+            export VMMEM_TOUCHER_INITRAMFS="$cache/toucher-initramfs.cpio.gz"
+        fi
+        exec "$here/vm-run.sh" --mem 4096 --smp 2 --timeout 3000 --keep \
+            --expose "$(dirname -- "$VMMEM_TOUCHER_INITRAMFS")" -- "$here/measure-overhead.sh" "$@"
     fi
 
-    local settle="${SETTLE_S:-5}"
+    local settle="${VMMEM_SETTLE_S:-5}"
     local cg=/sys/fs/cgroup
     local top="$cg/measure"
     local out="${VMMEM_VM_RESULTS:-/tmp}"
@@ -106,15 +134,14 @@ main() {
     done
     warmed=0
     warm_up() {
-        local f
+        local q
+        q="$(command -v "$qemu")"
         {
-            command -v "$qemu"
-            ldd "$(command -v "$qemu")" | awk '$3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'
+            printf '%s\0' "$q" "$kernel" "$toucher"
+            ldd "$q" | awk '$3 ~ /^\// {printf "%s\0", $3} $1 ~ /^\// {printf "%s\0", $1}'
             find /usr/share/qemu /usr/share/seabios /usr/lib/ipxe/qemu /usr/lib/x86_64-linux-gnu/qemu \
-                -type f 2>/dev/null
-            echo "$kernel"
-            echo "$toucher"
-        } | while IFS= read -r f; do cat -- "$f" >/dev/null 2>&1 || true; done
+                -type f -print0 2>/dev/null
+        } | xargs -0 cat >/dev/null 2>&1 || true
         warmed=1
     }
 
@@ -216,8 +243,11 @@ main() {
         echo
         echo "Command lines:"
         echo
+        declare -A shown=()
         for name in "${sel[@]}"; do
-            echo "- $name: \`$qemu ${cmd[$name]% }\`"
+            [[ -z "${shown[$name]:-}" ]] || continue
+            shown[$name]=1
+            echo "- $name: \`$(show_cmd "$qemu" "${cmd[$name]}")\`"
         done
     } | tee "$out/measurements.md"
 }

@@ -62,8 +62,10 @@ static const struct {
     const char *variable;
     const char *key;
 } env_keys[] = {
-    {"VMMEM_QEMU", "qemu"}, {"VMMEM_PARENT", "parent"}, {"VMMEM_SWAP", "swap"},
-    {"VMMEM_HIGH", "high"}, {"VMMEM_RATIO", "ratio"},
+    {"VMMEM_QEMU", "qemu"},       {"VMMEM_PARENT", "parent"},
+    {"VMMEM_SWAP", "swap"},       {"VMMEM_HIGH", "high"},
+    {"VMMEM_RATIO", "ratio"},     {"VMMEM_POLICY", "policy"},
+    {"VMMEM_SECCOMP", "seccomp"}, {"VMMEM_HELPER_SOCKET", "helper-socket"},
 };
 
 vmmem_config *
@@ -108,14 +110,16 @@ drop_privileges(void)
     uid_t uid = getuid();
     gid_t gid = getgid();
 
-    if (geteuid() != uid || getegid() != gid || running_privileged()) {
-        if (setgroups(0, NULL) < 0 && errno != EPERM)
-            die(1, "cannot drop supplementary groups: %s", strerror(errno));
-        if (setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
-            die(1, "cannot drop privileges: %s", strerror(errno));
-    }
+    /* Nothing was granted to this launcher: what the caller passed stays, on purpose (libvirt
+     * raises CAP_SYS_RAWIO for rawio disks and CAP_DAC_OVERRIDE for its probe). */
+    if (!running_privileged() && geteuid() == uid && getegid() == gid)
+        return;
+    if (setgroups(0, NULL) < 0 && errno != EPERM)
+        die(1, "cannot drop supplementary groups: %s", strerror(errno));
+    if (setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+        die(1, "cannot drop privileges: %s", strerror(errno));
     if (uid == 0 && !running_privileged())
-        return; /* real root launching qemu as root: nothing was granted to us */
+        return; /* real root launching qemu as root */
     (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     if (syscall(SYS_capset, &hdr, data) < 0)
         die(1, "cannot drop capabilities: %s", strerror(errno));

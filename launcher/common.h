@@ -36,7 +36,9 @@ vmmem_config *load_config(const char *path, bool privileged);
  * this very launcher (which would exec itself forever). */
 void check_qemu_binary(const char *qemu);
 
-/* Back to the real uid/gid with no capabilities: nothing we were given survives into qemu. */
+/* When this launcher was granted anything at exec (setuid, setgid, file capabilities): back to
+ * the real uid/gid with no capabilities, so nothing it was given survives into qemu.  Otherwise
+ * a no-op: capabilities the caller passed on are the caller's to give qemu. */
 void drop_privileges(void);
 
 /* "256 MiB" */

@@ -4,27 +4,47 @@
  * execs the real qemu with the same argv, environment, fds and umask, so qemu keeps this PID.
  * Settings come from the config file and VMMEM_* variables (docs/launcher.md): libvirt owns
  * argv.
+ *
+ * Three cases, told apart before anything is touched:
+ *   a capability probe   exec'd untouched: no envelope, nothing created, nothing printed;
+ *   a libvirt domain     libvirt already placed us in the domain cgroup, whose files are root's:
+ *                        vmmemd applies the envelope there (docs/libvirt.md);
+ *   anything else        a scope of our own under the configured parent (docs/launcher.md).
  */
 #include <errno.h>
 #include <glib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "cgroup-util.h"
 #include "common.h"
+#include "libvirt-domain.h"
+#include "seccomp-filter.h"
+#include "vmmem-private.h"
+#include "vmmemd-proto.h"
 
 const char *program_name = "vmmem-qemu";
 
-static void exec_qemu(const char *qemu, char **argv) __attribute__((noreturn));
-
-static void
-exec_qemu(const char *qemu, char **argv)
+static bool
+quiet(bool privileged)
 {
-    drop_privileges();
-    execv(qemu, argv);
-    die(127, "cannot execute '%s': %s", qemu, strerror(errno));
+    return !privileged && g_strcmp0(getenv("VMMEM_QUIET"), "1") == 0;
 }
 
-/* Exec failed while inside the scope: step out, remove it, report. */
+/* The last steps for every VM (not the probe): the optional filter, no privilege of ours left. */
+static void
+prepare_exec(const Policy *policy)
+{
+    g_autoptr(GError) error = NULL;
+
+    drop_privileges();
+    if (policy->seccomp && seccomp_filter_install(0, &error) < 0)
+        die(1, "cannot install the seccomp filter: %s", error->message);
+}
+
+/* Exec failed while inside our scope: step out, remove it, report. */
 static void fail_exec(vmmem_scope *scope, const char *qemu, int errnum) __attribute__((noreturn));
 
 static void
@@ -32,22 +52,146 @@ fail_exec(vmmem_scope *scope, const char *qemu, int errnum)
 {
     vmmem_error *error = NULL;
 
-    if (vmmem_scope_destroy(scope, 0, &error) < 0)
+    if (scope && vmmem_scope_destroy(scope, 0, &error) < 0)
         warn("cannot remove cgroup '/%s': %s", vmmem_scope_get_path(scope),
              vmmem_error_get_message(error));
     die(127, "cannot execute '%s': %s", qemu, strerror(errnum));
+}
+
+/* Is this process inside a libvirt qemu domain cgroup?  The path says so first; the cgroupfs
+ * must then agree (docs/libvirt.md), or the names alone could fool us. */
+static LibvirtDomain *
+detect_libvirt_domain(char **ret_problem)
+{
+    g_autofree char *text = NULL, *path = NULL, *mount = NULL;
+    g_autoptr(LibvirtDomain) domain = NULL;
+    g_autoptr(GError) error = NULL;
+    int root_fd;
+
+    if (!g_file_get_contents("/proc/self/cgroup", &text, NULL, NULL) ||
+        cg_parse_proc_cgroup(text, &path, NULL) < 0 ||
+        libvirt_domain_from_cgroup(path, &domain) == 0)
+        return NULL;
+    if (cg_open_unified_root(&mount, &root_fd, &error) == 0) {
+        (void)libvirt_domain_confirm(root_fd, domain, false, &error);
+        close(root_fd);
+    }
+    if (error)
+        *ret_problem = g_strdup(error->message);
+    return g_steal_pointer(&domain);
+}
+
+/* Asks vmmemd; 0 with its reply, or -errno with *@ret_reason. */
+static int
+ask_helper(const char *socket_path, VmmemdReply *reply, char **ret_reason)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    struct timeval tv = {.tv_sec = VMMEMD_TIMEOUT_MS / 1000};
+    VmmemdRequest req = {.magic = VMMEMD_MAGIC, .version = VMMEMD_VERSION};
+    ssize_t n;
+    int fd, e;
+
+    g_strlcpy(addr.sun_path, socket_path, sizeof(addr.sun_path));
+    /* CLOEXEC: qemu must not inherit a channel to the root helper. */
+    fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        e = errno;
+        *ret_reason = g_strdup_printf("socket: %s", g_strerror(e));
+        return -e;
+    }
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        e = errno;
+        *ret_reason = g_strdup_printf("cannot reach vmmemd at %s: %s", socket_path, g_strerror(e));
+        goto fail;
+    }
+    if (send(fd, &req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req)) {
+        e = errno ? errno : EIO;
+        *ret_reason =
+            g_strdup_printf("cannot send to vmmemd at %s: %s", socket_path, g_strerror(e));
+        goto fail;
+    }
+    n = recv(fd, reply, sizeof(*reply), MSG_TRUNC);
+    if (n < 0) {
+        e = errno == EAGAIN ? ETIMEDOUT : errno;
+        *ret_reason =
+            g_strdup_printf("no answer from vmmemd at %s: %s", socket_path, g_strerror(e));
+        goto fail;
+    }
+    if (n != (ssize_t)sizeof(*reply) || reply->magic != VMMEMD_MAGIC) {
+        e = EPROTO;
+        *ret_reason = g_strdup_printf("malformed answer from vmmemd at %s", socket_path);
+        goto fail;
+    }
+    close(fd);
+    reply->message[sizeof(reply->message) - 1] = '\0';
+    reply->warning[sizeof(reply->warning) - 1] = '\0';
+    if (reply->status < 0) {
+        *ret_reason = g_strdup_printf("vmmemd: %s", reply->message);
+        return reply->status;
+    }
+    return 0;
+fail:
+    close(fd);
+    return -e;
+}
+
+static void run_libvirt_domain(vmmem_config *config, LibvirtDomain *domain, char *problem,
+                               const char *qemu, int argc, char **argv, bool privileged)
+    __attribute__((noreturn));
+
+/* libvirt has placed us and will move our threads into vcpuN/iothreadN later: we create nothing
+ * and move nothing; vmmemd writes the domain cgroup's memory files. */
+static void
+run_libvirt_domain(vmmem_config *config, LibvirtDomain *domain, char *problem, const char *qemu,
+                   int argc, char **argv, bool privileged)
+{
+    g_autoptr(vmmem_spec) spec = NULL;
+    g_autofree char *reason = problem;
+    vmmem_error *error = NULL;
+    VmmemdReply reply = {0};
+    Policy policy;
+
+    /* Parsed here too: the probe check, and the VM name for its [vm NAME] policy. */
+    if (vmmem_spec_new_from_argv(argc - 1, (const char *const *)argv + 1, 0, &spec, &error) < 0) {
+        if (!reason)
+            reason = g_strdup(vmmem_error_get_message(error));
+        vmmem_error_free(error);
+    } else if (vmmem_spec_is_probe(spec)) {
+        execv(qemu, argv);
+        die(127, "cannot execute '%s': %s", qemu, strerror(errno));
+    }
+    config_policy_for(config->config, spec ? vmmem_spec_get_name(spec) : NULL, &policy);
+
+    if (!reason && ask_helper(config->config->helper_socket, &reply, &reason) == 0) {
+        if (!quiet(privileged))
+            fprintf(stderr, "%s: %s\n", program_name, reply.message);
+        if (reply.warning[0])
+            warn("warning: %s", reply.warning);
+    } else if (policy.strict) {
+        die(1, "%s (libvirt domain cgroup /%s, policy strict)", reason, domain->domain);
+    } else {
+        warn("warning: %s; starting without an envelope (policy fail-open)", reason);
+    }
+    prepare_exec(&policy);
+    execv(qemu, argv);
+    die(127, "cannot execute '%s': %s", qemu, strerror(errno));
 }
 
 int
 main(int argc, char **argv)
 {
     bool privileged = running_privileged();
+    g_autoptr(LibvirtDomain) domain = NULL;
+    char *problem = NULL;
     vmmem_config *config;
     vmmem_spec *spec = NULL;
     vmmem_envelope *envelope = NULL;
     vmmem_scope *scope = NULL;
     vmmem_error *error = NULL;
     const char *qemu;
+    Policy policy;
     bool dry_run;
 
     config = load_config(NULL, privileged);
@@ -55,10 +199,21 @@ main(int argc, char **argv)
     check_qemu_binary(qemu);
     dry_run = !privileged && g_strcmp0(getenv("VMMEM_DRY_RUN"), "1") == 0;
 
+    domain = detect_libvirt_domain(&problem);
+    if (domain && !dry_run)
+        run_libvirt_domain(config, domain, problem, qemu, argc, argv, privileged);
+    g_free(problem);
+
     if (vmmem_spec_new_from_argv(argc - 1, (const char *const *)argv + 1, 0, &spec, &error) < 0)
         die_vmmem(1, error);
-    if (vmmem_spec_is_probe(spec))
-        exec_qemu(qemu, argv); /* no guest RAM: no envelope, nothing left behind */
+    if (vmmem_spec_is_probe(spec)) {
+        /* No guest RAM: no envelope, nothing left behind, and qemu gets exactly what libvirt
+         * gave us (the probe runs with CAP_DAC_OVERRIDE on purpose). */
+        drop_privileges();
+        execv(qemu, argv);
+        die(127, "cannot execute '%s': %s", qemu, strerror(errno));
+    }
+    config_policy_for(config->config, vmmem_spec_get_name(spec), &policy);
 
     if (vmmem_envelope_new(spec, config, 0, &envelope, &error) < 0 ||
         vmmem_scope_new(envelope, config, NULL, dry_run ? VMMEM_SCOPE_DRY_RUN : 0, &scope, &error) <
@@ -73,10 +228,10 @@ main(int argc, char **argv)
                  vmmem_error_get_message(cleanup));
         die_vmmem(1, error);
     }
-    if (g_strcmp0(getenv("VMMEM_QUIET"), "1") != 0 || privileged)
+    if (!quiet(privileged))
         print_envelope_line(stderr, envelope, vmmem_scope_get_path(scope));
 
-    drop_privileges();
+    prepare_exec(&policy);
     execv(qemu, argv);
     fail_exec(scope, qemu, errno);
 }

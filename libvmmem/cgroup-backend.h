@@ -18,6 +18,9 @@ typedef struct {
     const char *name;
     /* Create the scope and apply the plan; on failure leave nothing behind. */
     int (*create)(CgroupScope *scope, GError **error);
+    /* Existing plans: apply to the cgroup someone else made, keeping their limits (listed in
+     * scope->kept); on failure restore what was changed. */
+    int (*adopt)(CgroupScope *scope, GError **error);
     /* Move @pid (already resolved, never 0) into the scope. */
     int (*attach)(CgroupScope *scope, pid_t pid, GError **error);
     int (*destroy)(CgroupScope *scope, bool kill, GError **error);
@@ -38,7 +41,8 @@ struct CgroupScope {
     int scope_fd;
     bool created; /* the scope directory is ours to remove */
     bool made_parent;
-    char *origin; /* cgroup the caller left when it attached itself */
+    char *origin;    /* cgroup the caller left when it attached itself */
+    GPtrArray *kept; /* adopt: "memory.max=536870912" for each limit left as its owner set it */
 
     /* dry-run backend: what would have been done, one line each */
     GPtrArray *actions;

@@ -30,6 +30,17 @@ dry_create(CgroupScope *s, GError **error)
 }
 
 static int
+dry_adopt(CgroupScope *s, GError **error)
+{
+    for (guint i = 0; i < s->plan->writes->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(s->plan->writes, i);
+        record(s, "write %s/%s = %s (if it still holds %s)%s", s->plan->path, w->file, w->value,
+               w->unset, w->optional ? " (if the kernel has it)" : "");
+    }
+    return 0;
+}
+
+static int
 dry_attach(CgroupScope *s, pid_t pid, GError **error)
 {
     record(s, "write %s/cgroup.procs = %d", s->plan->path, (int)pid);
@@ -63,6 +74,7 @@ dry_gc(const char *parent, unsigned *ret_removed, GError **error)
 const CgroupBackend cgroup_backend_dryrun = {
     .name = "dry-run",
     .create = dry_create,
+    .adopt = dry_adopt,
     .attach = dry_attach,
     .destroy = dry_destroy,
     .read_usage = dry_read_usage,

@@ -292,6 +292,67 @@ fail:
     return r;
 }
 
+/* Reads what the owner of an existing cgroup set, and takes out of the plan each limit it set
+ * (kept) so the writes below touch only files still at their kernel default.  @originals gets
+ * "file", "value" pairs for undo. */
+static int
+sort_out_kept(CgroupScope *s, GPtrArray *originals, GError **error)
+{
+    for (guint i = 0; i < s->plan->writes->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(s->plan->writes, i);
+        g_autofree char *now = NULL;
+        int r;
+
+        if (!write_applies(s, w))
+            continue;
+        if (faccessat(s->scope_fd, w->file, F_OK, 0) < 0)
+            return vmmem_fail(error, ENOMEDIUM, "cannot apply %s=%s to '/%s': %s", w->file,
+                              w->value, s->plan->path, "the kernel has no such file");
+        r = cg_read(s->scope_fd, s->plan->path, w->file, &now, error);
+        if (r < 0)
+            return r;
+        if (w->unset && strcmp(now, w->unset) != 0 && strcmp(now, w->value) != 0) {
+            g_ptr_array_add(s->kept, g_strdup_printf("%s=%s", w->file, now));
+            g_ptr_array_remove_index(s->plan->writes, i--);
+            continue;
+        }
+        g_ptr_array_add(originals, g_strdup(w->file));
+        g_ptr_array_add(originals, g_steal_pointer(&now));
+    }
+    return 0;
+}
+
+static int
+fs_adopt(CgroupScope *s, GError **error)
+{
+    g_autoptr(GPtrArray) originals = g_ptr_array_new_with_free_func(g_free);
+    int r;
+
+    if (!s->plan->existing)
+        return vmmem_fail(error, EINVAL, "adopt needs a plan for an existing cgroup");
+    r = cg_open_unified_root(&s->mount, &s->root_fd, error);
+    if (r < 0)
+        return r;
+    r = cg_open_dir(s->root_fd, s->plan->path, s->plan->path, &s->scope_fd, error);
+    if (r < 0)
+        return r;
+    r = sort_out_kept(s, originals, error);
+    if (r == 0 && s->plan->writes->len > 0) {
+        r = apply_writes(s, error);
+        if (r == 0)
+            r = read_back(s, error);
+    }
+    if (r < 0) {
+        /* Someone else's cgroup: put back what it had, newest first. */
+        for (guint i = originals->len; i >= 2; i -= 2)
+            (void)cg_write(s->scope_fd, s->plan->path, g_ptr_array_index(originals, i - 2),
+                           g_ptr_array_index(originals, i - 1), NULL);
+        close(s->scope_fd);
+        s->scope_fd = -1;
+    }
+    return r;
+}
+
 static int
 fs_attach(CgroupScope *s, pid_t pid, GError **error)
 {
@@ -449,6 +510,7 @@ out:
 const CgroupBackend cgroup_backend_fs = {
     .name = "cgroupfs",
     .create = fs_create,
+    .adopt = fs_adopt,
     .attach = fs_attach,
     .destroy = fs_destroy,
     .read_usage = fs_read_usage,

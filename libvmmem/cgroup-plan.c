@@ -193,3 +193,38 @@ cgroup_plan_new(const Envelope *envelope, const Config *config, const char *vm_n
     *ret_plan = g_steal_pointer(&plan);
     return 0;
 }
+
+/* Kernel defaults of a new cgroup (cgroup-v2.rst): limits "max", protections 0, oom.group 0. */
+static const char *
+unset_value(const char *file)
+{
+    if (strcmp(file, "memory.min") == 0 || strcmp(file, "memory.low") == 0 ||
+        strcmp(file, "memory.oom.group") == 0)
+        return "0";
+    return "max";
+}
+
+int
+cgroup_plan_new_existing(const Envelope *envelope, const char *path, CgroupPlan **ret_plan,
+                         GError **error)
+{
+    g_autoptr(CgroupPlan) plan = NULL;
+    int r;
+
+    if (envelope->probe)
+        return vmmem_fail(error, EINVAL, "a probe command line has no envelope");
+    r = cgroup_plan_check_parent(path, error);
+    if (r < 0)
+        return r;
+    plan = g_new0(CgroupPlan, 1);
+    plan->existing = true;
+    plan->path = g_strdup(path);
+    plan->writes = g_ptr_array_new_with_free_func(cgroup_write_free);
+    plan_writes(plan, envelope);
+    for (guint i = 0; i < plan->writes->len; i++) {
+        CgroupWrite *w = g_ptr_array_index(plan->writes, i);
+        w->unset = unset_value(w->file);
+    }
+    *ret_plan = g_steal_pointer(&plan);
+    return 0;
+}

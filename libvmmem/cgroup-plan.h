@@ -14,9 +14,14 @@ typedef struct {
     /* Written only when the file exists: memory.swap.max with swap off (no swap accounting
      * means nothing to limit).  A required write to a missing file is an error. */
     bool optional;
+    /* For a cgroup someone else made (existing plans): the kernel's default for the file.  Any
+     * other value there is that owner's limit (libvirt's <memtune>) and is kept, not
+     * overwritten. */
+    const char *unset;
 } CgroupWrite;
 
 typedef struct {
+    bool existing;          /* apply to a cgroup someone else made: no parent, no scope */
     char *parent;           /* relative to the cgroup2 root, no leading '/': "vmmem.slice" */
     bool parent_is_default; /* the default parent is created when missing; a configured one
                                must exist */
@@ -39,5 +44,10 @@ int cgroup_plan_check_parent(const char *parent, GError **error);
 /* @vm_name: the scope's name (already chosen: spec name, --name, or "pid-N"). */
 int cgroup_plan_new(const Envelope *envelope, const Config *config, const char *vm_name,
                     CgroupPlan **ret_plan, GError **error);
+/* The envelope on an existing cgroup (a libvirt domain cgroup), @path relative to the cgroup2
+ * root and checked like a parent.  Nothing is created or moved; each write carries its
+ * kernel default in .unset so that a limit already set there is kept. */
+int cgroup_plan_new_existing(const Envelope *envelope, const char *path, CgroupPlan **ret_plan,
+                             GError **error);
 CgroupPlan *cgroup_plan_free(CgroupPlan *plan);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CgroupPlan, cgroup_plan_free)

@@ -13,6 +13,7 @@ cgroup_scope_new(const CgroupBackend *backend, CgroupPlan *plan)
     s->plan = plan;
     s->root_fd = s->parent_fd = s->scope_fd = -1;
     s->actions = g_ptr_array_new_with_free_func(g_free);
+    s->kept = g_ptr_array_new_with_free_func(g_free);
     return s;
 }
 
@@ -38,6 +39,7 @@ cgroup_scope_free(CgroupScope *s)
     g_free(s->mount);
     g_free(s->origin);
     g_ptr_array_unref(s->actions);
+    g_ptr_array_unref(s->kept);
     g_free(s);
     return NULL;
 }

@@ -98,28 +98,39 @@ cg_open_unified_root(char **ret_mount, int *ret_fd, GError **error)
 }
 
 int
+cg_parse_proc_cgroup(const char *text, char **ret_path, GError **error)
+{
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+
+    for (char **l = lines; *l; l++) {
+        /* libcgroup 2.0.2's cgroup_get_current_controller_path() cannot parse this line. */
+        if (g_str_has_prefix(*l, "0::/")) {
+            const char *path = *l + strlen("0::/");
+            if (g_str_has_suffix(path, " (deleted)"))
+                return vmmem_fail(error, ENOENT, "the cgroup was removed");
+            *ret_path = g_strdup(path);
+            return 0;
+        }
+    }
+    return vmmem_fail(error, ENOMEDIUM, "no cgroup v2 entry (\"0::\" line)");
+}
+
+int
 cg_pid_cgroup(pid_t pid, char **ret_path, GError **error)
 {
     g_autofree char *file =
         pid ? g_strdup_printf("/proc/%d/cgroup", (int)pid) : g_strdup("/proc/self/cgroup");
     g_autofree char *contents = NULL;
     g_autoptr(GError) local = NULL;
+    int r;
 
     if (!g_file_get_contents(file, &contents, NULL, &local))
         return vmmem_fail(error, local->code == G_FILE_ERROR_NOENT ? ESRCH : EIO,
                           "cannot read '%s': %s", file, local->message);
-    g_auto(GStrv) lines = g_strsplit(contents, "\n", -1);
-    for (char **l = lines; *l; l++) {
-        /* libcgroup 2.0.2's cgroup_get_current_controller_path() cannot parse this line. */
-        if (g_str_has_prefix(*l, "0::/")) {
-            const char *path = *l + strlen("0::/");
-            if (g_str_has_suffix(path, " (deleted)"))
-                return vmmem_fail(error, ENOENT, "the cgroup of pid %d was removed", (int)pid);
-            *ret_path = g_strdup(path);
-            return 0;
-        }
-    }
-    return vmmem_fail(error, ENOMEDIUM, "'%s' has no cgroup v2 entry", file);
+    r = cg_parse_proc_cgroup(contents, ret_path, &local);
+    if (r < 0)
+        return vmmem_fail(error, -r, "'%s': %s", file, local->message);
+    return 0;
 }
 
 int

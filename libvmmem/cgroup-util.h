@@ -18,6 +18,9 @@ int cg_open_unified_root(char **ret_mount, int *ret_fd, GError **error);
 /* The cgroup v2 path of @pid ("0::" line of /proc/PID/cgroup), without the leading '/'; "" for
  * the root.  @pid 0 means the caller. */
 int cg_pid_cgroup(pid_t pid, char **ret_path, GError **error);
+/* Pure: the same from the text of a /proc/PID/cgroup file.  -ENOMEDIUM without a "0::" line,
+ * -ENOENT for a removed cgroup. */
+int cg_parse_proc_cgroup(const char *text, char **ret_path, GError **error);
 
 /* Reads a small cgroup file (first 4 KiB) into a NUL-terminated string, trailing newline
  * stripped.  @what names the cgroup in messages. */

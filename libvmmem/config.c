@@ -21,6 +21,8 @@ enum {
     SET_HIGH = 1u << 3,
     SET_SWAP = 1u << 4,
     SET_PROTECT = 1u << 5,
+    SET_POLICY = 1u << 6,
+    SET_SECCOMP = 1u << 7,
 };
 
 /* The value type of Config.vm_policies; starts with the Policy so it is one. */
@@ -171,6 +173,43 @@ parse_protect(const char *text, Config *config, Policy *policy, GError **error)
     return vmmem_fail(error, EINVAL, "must be off, low or min");
 }
 
+static int
+parse_policy(const char *text, Config *config, Policy *policy, GError **error)
+{
+    if (strcmp(text, "strict") == 0)
+        policy->strict = true;
+    else if (strcmp(text, "fail-open") == 0)
+        policy->strict = false;
+    else
+        return vmmem_fail(error, EINVAL, "must be strict or fail-open");
+    return 0;
+}
+
+static int
+parse_seccomp(const char *text, Config *config, Policy *policy, GError **error)
+{
+    if (strcmp(text, "on") == 0)
+        policy->seccomp = true;
+    else if (strcmp(text, "off") == 0)
+        policy->seccomp = false;
+    else
+        return vmmem_fail(error, EINVAL, "must be on or off");
+    return 0;
+}
+
+static int
+parse_helper_socket(const char *text, Config *config, Policy *policy, GError **error)
+{
+    if (!g_path_is_absolute(text))
+        return vmmem_fail(error, EINVAL, "must be an absolute path");
+    /* sun_path holds 108 bytes with the terminating NUL. */
+    if (strlen(text) >= 108)
+        return vmmem_fail(error, EINVAL, "longer than a UNIX socket path may be (107 bytes)");
+    g_free(config->helper_socket);
+    config->helper_socket = g_strdup(text);
+    return 0;
+}
+
 static const ConfigKey config_keys[] = {
     {"qemu", parse_qemu, 0},
     {"parent", parse_parent, 0},
@@ -180,6 +219,9 @@ static const ConfigKey config_keys[] = {
     {"high", parse_high, SET_HIGH},
     {"swap", parse_swap, SET_SWAP},
     {"protect", parse_protect, SET_PROTECT},
+    {"policy", parse_policy, SET_POLICY},
+    {"seccomp", parse_seccomp, SET_SECCOMP},
+    {"helper-socket", parse_helper_socket, 0},
 };
 
 static const ConfigKey *
@@ -199,6 +241,8 @@ static const Policy default_policy = {
     .high_fraction = 0,
     .swap = 0,
     .protect = PROTECT_OFF,
+    .strict = true,
+    .seccomp = false,
 };
 
 static GHashTable *
@@ -214,6 +258,7 @@ config_new_default(void)
 
     config->qemu_binary = g_strdup(VMMEM_DEFAULT_QEMU);
     config->parent = g_strdup(VMMEM_DEFAULT_PARENT);
+    config->helper_socket = g_strdup(VMMEM_DEFAULT_HELPER_SOCKET);
     config->defaults = default_policy;
     config->vm_policies = vm_policies_new();
     return config;
@@ -229,6 +274,7 @@ config_copy(const Config *config)
     copy->path = g_strdup(config->path);
     copy->qemu_binary = g_strdup(config->qemu_binary);
     copy->parent = g_strdup(config->parent);
+    copy->helper_socket = g_strdup(config->helper_socket);
     copy->defaults = config->defaults;
     copy->vm_policies = vm_policies_new();
     g_hash_table_iter_init(&iter, config->vm_policies);
@@ -243,6 +289,7 @@ config_clear(Config *config)
     g_free(config->path);
     g_free(config->qemu_binary);
     g_free(config->parent);
+    g_free(config->helper_socket);
     g_clear_pointer(&config->vm_policies, g_hash_table_unref);
 }
 
@@ -280,6 +327,10 @@ overlay(Policy *policy, const VmPolicy *vp)
         policy->swap = vp->policy.swap;
     if (vp->set & SET_PROTECT)
         policy->protect = vp->policy.protect;
+    if (vp->set & SET_POLICY)
+        policy->strict = vp->policy.strict;
+    if (vp->set & SET_SECCOMP)
+        policy->seccomp = vp->policy.seccomp;
 }
 
 void

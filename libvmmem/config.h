@@ -16,9 +16,14 @@
  *   high = off                            # off | on (= 0.9) | fraction of memory.max
  *   swap = 0                              # size of swap allowed; 0 = none
  *   protect = off                         # off | low | min: protect guest RAM
+ *   policy = strict                       # strict | fail-open: inside libvirt, when the
+ *                                         # envelope cannot be applied (docs/libvirt.md)
+ *   seccomp = off                         # off | on: vmmem-qemu's filter before exec
+ *   helper-socket = /run/vmmem/vmmemd.sock  # where vmmem-qemu reaches vmmemd
  *
  *   [vm NAME]                             # per-VM overrides, NAME as in -name guest=NAME
  *   ratio = ... overhead-min = ... overhead-max = ... high = ... swap = ... protect = ...
+ *   policy = ... seccomp = ...
  *
  * (The trailing comments above are illustration: GKeyFile comments are whole lines only.)  Sizes
  * take qemu's suffixes; a bare number is bytes.  ratio and high are kept to 6 decimals.  Keys of
@@ -26,9 +31,10 @@
  * later.
  */
 
-#define VMMEM_DEFAULT_CONFIG_PATH "/etc/vmmem/vmmem.conf"
-#define VMMEM_DEFAULT_QEMU        "/usr/bin/qemu-system-x86_64"
-#define VMMEM_DEFAULT_PARENT      "vmmem.slice"
+#define VMMEM_DEFAULT_CONFIG_PATH   "/etc/vmmem/vmmem.conf"
+#define VMMEM_DEFAULT_QEMU          "/usr/bin/qemu-system-x86_64"
+#define VMMEM_DEFAULT_PARENT        "vmmem.slice"
+#define VMMEM_DEFAULT_HELPER_SOCKET "/run/vmmem/vmmemd.sock"
 /* memory.high at this fraction of memory.max when "high = on" (docs/overhead-model.md). */
 #define VMMEM_DEFAULT_HIGH_FRACTION 0.9
 /* ratio and high are kept to 6 decimals and applied in millionths, so that the limits come from
@@ -52,12 +58,17 @@ typedef struct {
     double high_fraction;  /* 0 = off, else in (0, 1) */
     uint64_t swap;         /* bytes, 0 = off */
     ProtectMode protect;
+    /* Inside libvirt, an envelope that cannot be applied stops the VM (true, the default:
+     * failing to apply memory.max is an error) or is logged and skipped (false: fail-open). */
+    bool strict;
+    bool seccomp; /* vmmem-qemu installs its seccomp filter before exec */
 } Policy;
 
 typedef struct {
     char *path; /* the file read, or NULL */
     char *qemu_binary;
     char *parent;
+    char *helper_socket;
     Policy defaults;
     GHashTable *vm_policies; /* name -> Policy*, for [vm NAME] groups */
 } Config;

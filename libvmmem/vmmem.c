@@ -12,6 +12,7 @@
 #include "error.h"
 #include "host.h"
 #include "vm-spec.h"
+#include "vmmem-private.h"
 #include "vmmem/vmmem.h"
 
 #define return_val_if_fail(expr, val)                                                              \
@@ -19,33 +20,6 @@
         if (G_UNLIKELY(!(expr)))                                                                   \
             return (val);                                                                          \
     } while (0)
-
-struct vmmem_error {
-    int errnum;
-    char *message;
-    int argv_index;
-};
-
-struct vmmem_config {
-    Config *config;
-};
-
-/* Reference-counted inside, so an envelope can keep its spec for the JSON without making the
- * caller keep it alive: vmmem_spec_free() drops the caller's reference. */
-struct vmmem_spec {
-    gatomicrefcount ref;
-    VmSpec *spec;
-    HostInfo *host;
-};
-
-struct vmmem_envelope {
-    Envelope *envelope;
-    struct vmmem_spec *spec;
-};
-
-struct vmmem_scope {
-    CgroupScope *scope;
-};
 
 /* Converts @error (consumed) into *reterr; returns -errno. */
 static int

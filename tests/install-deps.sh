@@ -12,6 +12,8 @@ packages=(
     qemu-system-x86 linux-image-amd64 busybox-static cpio kmod xz-utils
     # integration tests
     jq strace util-linux
+    # libvirt integration tests: the real libvirtd 9.0 (run only inside the test VM), setcap
+    libvirt-daemon-system libvirt-clients libcap2-bin python3
 )
 
 missing=()

@@ -219,6 +219,57 @@ static const char full_file[] = "# a comment\n"
                                 "high = off\n"
                                 "swap = 0\n";
 
+/* The launch keys: policy and seccomp per VM, the helper socket for the host only. */
+static void
+test_launch_keys(void)
+{
+    g_autoptr(Config) c = config_new_default();
+    g_autoptr(GError) error = NULL;
+    Policy p;
+
+    config_policy_for(c, "x", &p);
+    g_assert_true(p.strict); /* failing to apply memory.max is an error unless asked otherwise */
+    g_assert_false(p.seccomp);
+    g_assert_cmpstr(c->helper_socket, ==, VMMEM_DEFAULT_HELPER_SOCKET);
+
+    g_assert_cmpint(config_load_data(c,
+                                     "[vmmem]\npolicy = fail-open\nseccomp = on\n"
+                                     "helper-socket = /run/x/h.sock\n"
+                                     "[vm web1]\npolicy = strict\nseccomp = off\n",
+                                     &error),
+                    ==, 0);
+    g_assert_no_error(error);
+    config_policy_for(c, "other", &p);
+    g_assert_false(p.strict);
+    g_assert_true(p.seccomp);
+    config_policy_for(c, "web1", &p);
+    g_assert_true(p.strict);
+    g_assert_false(p.seccomp);
+    g_assert_cmpstr(c->helper_socket, ==, "/run/x/h.sock");
+
+    g_assert_cmpint(config_set(c, "policy", "lenient", &error), ==, -EINVAL);
+    g_assert_cmpstr(error->message, ==,
+                    "(override): [vmmem] policy = 'lenient': must be strict or fail-open");
+    g_clear_error(&error);
+    g_assert_cmpint(config_set(c, "seccomp", "yes", &error), ==, -EINVAL);
+    g_clear_error(&error);
+    g_assert_cmpint(config_set(c, "helper-socket", "rel/sock", &error), ==, -EINVAL);
+    g_clear_error(&error);
+    g_assert_cmpint(config_load_data(c, "[vm a]\nhelper-socket = /x\n", &error), ==, -EINVAL);
+    g_assert_true(strstr(error->message, "only allowed in [vmmem]") != NULL);
+    g_clear_error(&error);
+    {
+        g_autofree char *long_path = g_strnfill(120, 'a');
+        long_path[0] = '/';
+        g_assert_cmpint(config_set(c, "helper-socket", long_path, &error), ==, -EINVAL);
+        g_clear_error(&error);
+    }
+    /* Refusals changed nothing. */
+    config_policy_for(c, "other", &p);
+    g_assert_false(p.strict);
+    g_assert_cmpstr(c->helper_socket, ==, "/run/x/h.sock");
+}
+
 static void
 test_full_file(void)
 {
@@ -391,6 +442,7 @@ main(int argc, char **argv)
         g_test_add_data_func(path, &bad_rows[i], test_bad);
     }
     g_test_add_func("/config/full-file", test_full_file);
+    g_test_add_func("/config/launch-keys", test_launch_keys);
     g_test_add_func("/config/vm-inherits-later-changes", test_vm_inherits_later_changes);
     g_test_add_func("/config/set-checks-vm-groups", test_set_checks_vm_groups);
     g_test_add_func("/config/set-global-keys", test_set_global_keys);

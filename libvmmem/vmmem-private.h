@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What the public handles wrap.  For the programs that link the internal library (vmmem-qemu,
+ * vmmemd, the tests) and reach past the public API where it has no call yet: the per-VM launch
+ * policy and the libvirt domain mode. */
+
+#include "cgroup-backend.h"
+#include "config.h"
+#include "envelope.h"
+#include "host.h"
+#include "vm-spec.h"
+
+struct vmmem_error {
+    int errnum;
+    char *message;
+    int argv_index;
+};
+
+struct vmmem_config {
+    Config *config;
+};
+
+/* Reference-counted inside, so an envelope can keep its spec for the JSON without making the
+ * caller keep it alive: vmmem_spec_free() drops the caller's reference. */
+struct vmmem_spec {
+    gatomicrefcount ref;
+    VmSpec *spec;
+    HostInfo *host;
+};
+
+struct vmmem_envelope {
+    Envelope *envelope;
+    struct vmmem_spec *spec;
+};
+
+struct vmmem_scope {
+    CgroupScope *scope;
+};

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libvirt placement from a cgroup path, and the plan for an existing cgroup. */
+#include <glib.h>
+#include <string.h>
+
+#include "cgroup-backend.h"
+#include "cgroup-plan.h"
+#include "cgroup-util.h"
+#include "envelope.h"
+#include "error.h"
+#include "libvirt-domain.h"
+#include "size.h"
+
+typedef struct {
+    const char *path;
+    const char *domain; /* NULL: not a libvirt domain */
+    const char *machine;
+    bool systemd;
+    bool in_emulator;
+} PlacementRow;
+
+static const PlacementRow placement_rows[] = {
+    /* What libvirt 9.0 does without systemd (testbed.md) and with it (libvirt docs/cgroups.rst). */
+    {"/machine/qemu-1-t1.libvirt-qemu/emulator", "machine/qemu-1-t1.libvirt-qemu", "qemu-1-t1",
+     false, true},
+    {"/machine/qemu-1-t1.libvirt-qemu", "machine/qemu-1-t1.libvirt-qemu", "qemu-1-t1", false,
+     false},
+    {"machine/qemu-12-my-vm.2.libvirt-qemu/emulator", "machine/qemu-12-my-vm.2.libvirt-qemu",
+     "qemu-12-my-vm.2", false, true},
+    {"/machine/prod.partition/qemu-3-db.libvirt-qemu/emulator",
+     "machine/prod.partition/qemu-3-db.libvirt-qemu", "qemu-3-db", false, true},
+    {"/machine.slice/machine-qemu\\x2d1\\x2dt1.scope/libvirt/emulator",
+     "machine.slice/machine-qemu\\x2d1\\x2dt1.scope/libvirt", "qemu-1-t1", true, true},
+    {"/machine.slice/machine-qemu\\x2d1\\x2dt1.scope/libvirt",
+     "machine.slice/machine-qemu\\x2d1\\x2dt1.scope/libvirt", "qemu-1-t1", true, false},
+    /* libvirt before 7.1: no nested "libvirt" directory. */
+    {"/machine.slice/machine-qemu\\x2d4\\x2dweb.scope/emulator",
+     "machine.slice/machine-qemu\\x2d4\\x2dweb.scope", "qemu-4-web", true, true},
+    {"/machine.slice/machine-prod.slice/machine-qemu\\x2d2\\x2dx.scope/libvirt/emulator",
+     "machine.slice/machine-prod.slice/machine-qemu\\x2d2\\x2dx.scope/libvirt", "qemu-2-x", true,
+     true},
+    /* Not libvirt domains. */
+    {"/", NULL},
+    {"", NULL},
+    {"/vmmem.slice/vmmem-t1.scope", NULL},
+    {"/machine", NULL},
+    {"/machine/qemu-1-t1.libvirt-qemu/vcpu0", NULL},
+    {"/machine/qemu-1-t1.libvirt-qemu/emulator/x", NULL},
+    {"/machine/qemu-1-t1.libvirt-lxc", NULL},
+    {"/machine/qemu-x-t1.libvirt-qemu", NULL},
+    {"/machine/qemu-1-.libvirt-qemu", NULL},
+    {"/machine/lxc-1-t1.libvirt-qemu", NULL},
+    {"/machine/other/qemu-1-t1.libvirt-qemu", NULL},
+    {"/machine/../machine/qemu-1-t1.libvirt-qemu", NULL},
+    {"/user.slice/machine/qemu-1-t1.libvirt-qemu", NULL},
+    {"/user.slice/user-1000.slice/machine.slice/machine-qemu\\x2d1\\x2dt1.scope/libvirt", NULL},
+    {"/machine.slice/machine-qemu\\x2d1\\x2dt1.scope/payload", NULL},
+    {"/machine.slice/machine-lxc\\x2d1\\x2dt1.scope/libvirt", NULL},
+    {"/machine.slice/qemu-1-t1.libvirt-qemu", NULL},
+    {"/machine/machine-qemu\\x2d1\\x2dt1.scope/libvirt", NULL},
+};
+
+static void
+test_placement(gconstpointer data)
+{
+    const PlacementRow *row = data;
+    g_autoptr(LibvirtDomain) d = NULL;
+    int r = libvirt_domain_from_cgroup(row->path, &d);
+
+    if (!row->domain) {
+        g_assert_cmpint(r, ==, 0);
+        g_assert_null(d);
+        return;
+    }
+    g_assert_cmpint(r, ==, 1);
+    g_assert_cmpstr(d->domain, ==, row->domain);
+    g_assert_cmpstr(d->machine, ==, row->machine);
+    g_assert_cmpint(d->systemd, ==, row->systemd);
+    g_assert_cmpint(d->in_emulator, ==, row->in_emulator);
+}
+
+static void
+test_proc_cgroup(void)
+{
+    g_autofree char *path = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_assert_cmpint(
+        cg_parse_proc_cgroup("0::/machine/qemu-1-t1.libvirt-qemu/emulator\n", &path, &error), ==,
+        0);
+    g_assert_cmpstr(path, ==, "machine/qemu-1-t1.libvirt-qemu/emulator");
+    g_clear_pointer(&path, g_free);
+    /* A hybrid host lists v1 hierarchies first. */
+    g_assert_cmpint(cg_parse_proc_cgroup("12:memory:/x\n1:name=systemd:/y\n0::/z\n", &path, &error),
+                    ==, 0);
+    g_assert_cmpstr(path, ==, "z");
+    g_clear_pointer(&path, g_free);
+    g_assert_cmpint(cg_parse_proc_cgroup("12:memory:/x\n", &path, &error), ==, -ENOMEDIUM);
+    g_clear_error(&error);
+    g_assert_cmpint(cg_parse_proc_cgroup("0::/gone (deleted)\n", &path, &error), ==, -ENOENT);
+    g_assert_null(path);
+}
+
+static Envelope *
+sample_envelope(uint64_t swap)
+{
+    Envelope *e = g_new0(Envelope, 1);
+
+    e->guest_ram = 256 * MiB;
+    e->overhead = 620 * MiB;
+    e->memory_max = 876 * MiB;
+    e->memory_high = UINT64_MAX;
+    e->swap_max = swap;
+    e->oom_group = true;
+    return e;
+}
+
+/* Same writes as a scope of our own, each knowing the kernel default it may replace. */
+static void
+test_plan_existing(void)
+{
+    g_autoptr(Envelope) e = sample_envelope(0);
+    g_autoptr(CgroupPlan) plan = NULL;
+    g_autoptr(GError) error = NULL;
+    static const struct {
+        const char *file, *value, *unset;
+        bool optional;
+    } expect[] = {
+        {"memory.oom.group", "1", "0", false},
+        {"memory.swap.max", "0", "max", true},
+        {"memory.high", "max", "max", false},
+        {"memory.max", "918552576", "max", false},
+    };
+
+    g_assert_cmpint(cgroup_plan_new_existing(e, "machine/qemu-1-t1.libvirt-qemu", &plan, &error),
+                    ==, 0);
+    g_assert_true(plan->existing);
+    g_assert_null(plan->parent);
+    g_assert_null(plan->scope);
+    g_assert_cmpstr(plan->path, ==, "machine/qemu-1-t1.libvirt-qemu");
+    g_assert_cmpuint(plan->writes->len, ==, G_N_ELEMENTS(expect));
+    for (guint i = 0; i < plan->writes->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(plan->writes, i);
+        g_assert_cmpstr(w->file, ==, expect[i].file);
+        g_assert_cmpstr(w->value, ==, expect[i].value);
+        g_assert_cmpstr(w->unset, ==, expect[i].unset);
+        g_assert_cmpint(w->optional, ==, expect[i].optional);
+    }
+}
+
+static void
+test_plan_existing_refusals(void)
+{
+    g_autoptr(Envelope) e = sample_envelope(0);
+    g_autoptr(Envelope) probe = g_new0(Envelope, 1);
+    g_autoptr(CgroupPlan) plan = NULL;
+    g_autoptr(GError) error = NULL;
+    static const char *const bad[] = {"", "/machine/x", "machine/../etc", "machine//x", "a/./b"};
+
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_assert_cmpint(cgroup_plan_new_existing(e, bad[i], &plan, &error), ==, -EINVAL);
+        g_assert_null(plan);
+        g_clear_error(&error);
+    }
+    probe->probe = true;
+    g_assert_cmpint(cgroup_plan_new_existing(probe, "machine/x", &plan, &error), ==, -EINVAL);
+}
+
+static void
+test_dryrun_adopt(void)
+{
+    g_autoptr(Envelope) e = sample_envelope(512 * MiB);
+    g_autoptr(CgroupPlan) plan = NULL;
+    g_autoptr(CgroupScope) scope = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_assert_cmpint(cgroup_plan_new_existing(e, "machine/qemu-1-t1.libvirt-qemu", &plan, &error),
+                    ==, 0);
+    scope = cgroup_scope_new(&cgroup_backend_dryrun, g_steal_pointer(&plan));
+    g_assert_cmpint(scope->backend->adopt(scope, &error), ==, 0);
+    g_assert_cmpuint(scope->actions->len, ==, 4);
+    g_assert_cmpstr(g_ptr_array_index(scope->actions, 3), ==,
+                    "write machine/qemu-1-t1.libvirt-qemu/memory.max = 918552576 (if it still "
+                    "holds max)");
+    g_assert_cmpstr(g_ptr_array_index(scope->actions, 1), ==,
+                    "write machine/qemu-1-t1.libvirt-qemu/memory.swap.max = 536870912 (if it "
+                    "still holds max)");
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    for (size_t i = 0; i < G_N_ELEMENTS(placement_rows); i++) {
+        g_autofree char *name = g_strdup_printf("/libvirt-domain/placement/%zu", i);
+        g_test_add_data_func(name, &placement_rows[i], test_placement);
+    }
+    g_test_add_func("/libvirt-domain/proc-cgroup", test_proc_cgroup);
+    g_test_add_func("/libvirt-domain/plan-existing", test_plan_existing);
+    g_test_add_func("/libvirt-domain/plan-existing-refusals", test_plan_existing_refusals);
+    g_test_add_func("/libvirt-domain/dryrun-adopt", test_dryrun_adopt);
+    return g_test_run();
+}

@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "host.h"
+#include "libvirt-domain.h"
 #include "qemu-argv.h"
 #include "qemu-opts.h"
 #include "size.h"
@@ -137,6 +138,26 @@ fuzz_opts(const char *text)
     }
 }
 
+/* vmmemd feeds it what a hostile requester's /proc/PID/cgroup says: a domain found must be a
+ * clean prefix of the path, never something that climbs out of it. */
+static void
+fuzz_placement(const char *text)
+{
+    g_autoptr(LibvirtDomain) d = NULL;
+    const char *path = text;
+
+    while (*path == '/')
+        path++;
+    if (libvirt_domain_from_cgroup(text, &d) == 0) {
+        if (d)
+            abort();
+        return;
+    }
+    if (!d || !g_str_has_prefix(path, d->domain) || strstr(d->domain, "..") == d->domain ||
+        strstr(d->domain, "/../") || strstr(d->domain, "//") || !d->machine[0])
+        abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -156,6 +177,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < argc; i++) {
         fuzz_opts(argv[i]);
         fuzz_size(argv[i]);
+        fuzz_placement(argv[i]);
     }
     return 0;
 }

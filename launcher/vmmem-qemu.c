@@ -137,6 +137,16 @@ fail:
     return -e;
 }
 
+/* strict: the one-line reason, and qemu does not start.  fail-open: the same line as a warning,
+ * and qemu starts unconfined. */
+static void
+envelope_failed(const Policy *policy, const char *reason)
+{
+    if (policy->strict)
+        die(1, "%s", reason);
+    warn("warning: %s; starting without an envelope (policy fail-open)", reason);
+}
+
 static void run_libvirt_domain(vmmem_config *config, LibvirtDomain *domain, char *problem,
                                const char *qemu, int argc, char **argv, bool privileged)
     __attribute__((noreturn));
@@ -169,14 +179,47 @@ run_libvirt_domain(vmmem_config *config, LibvirtDomain *domain, char *problem, c
             fprintf(stderr, "%s: %s\n", program_name, reply.message);
         if (reply.warning[0])
             warn("warning: %s", reply.warning);
-    } else if (policy.strict) {
-        die(1, "%s (libvirt domain cgroup /%s, policy strict)", reason, domain->domain);
     } else {
-        warn("warning: %s; starting without an envelope (policy fail-open)", reason);
+        g_autofree char *where =
+            g_strdup_printf("%s (libvirt domain cgroup /%s)", reason, domain->domain);
+        envelope_failed(&policy, where);
     }
     prepare_exec(&policy);
     execv(qemu, argv);
     die(127, "cannot execute '%s': %s", qemu, strerror(errno));
+}
+
+/* Our own scope, made and entered; NULL with *@ret_reason when the envelope cannot be applied
+ * (then nothing is left behind). */
+static vmmem_scope *
+enter_own_scope(vmmem_config *config, vmmem_spec *spec, bool dry_run, bool privileged,
+                char **ret_reason)
+{
+    g_autoptr(vmmem_envelope) envelope = NULL;
+    vmmem_scope *scope = NULL;
+    vmmem_error *error = NULL;
+
+    if (vmmem_envelope_new(spec, config, 0, &envelope, &error) < 0 ||
+        vmmem_scope_new(envelope, config, NULL, dry_run ? VMMEM_SCOPE_DRY_RUN : 0, &scope, &error) <
+            0 ||
+        vmmem_scope_create(scope, 0, &error) < 0)
+        goto fail;
+    if (vmmem_scope_attach_pid(scope, 0, 0, &error) < 0) {
+        vmmem_error *cleanup = NULL;
+        if (vmmem_scope_destroy(scope, 0, &cleanup) < 0)
+            warn("cannot remove cgroup '/%s': %s", vmmem_scope_get_path(scope),
+                 vmmem_error_get_message(cleanup));
+        vmmem_error_free(cleanup);
+        goto fail;
+    }
+    if (!quiet(privileged))
+        print_envelope_line(stderr, envelope, vmmem_scope_get_path(scope));
+    return scope;
+fail:
+    *ret_reason = g_strdup(vmmem_error_get_message(error));
+    vmmem_error_free(error);
+    vmmem_scope_free(scope);
+    return NULL;
 }
 
 int
@@ -184,10 +227,10 @@ main(int argc, char **argv)
 {
     bool privileged = running_privileged();
     g_autoptr(LibvirtDomain) domain = NULL;
+    g_autofree char *reason = NULL;
     char *problem = NULL;
     vmmem_config *config;
     vmmem_spec *spec = NULL;
-    vmmem_envelope *envelope = NULL;
     vmmem_scope *scope = NULL;
     vmmem_error *error = NULL;
     const char *qemu;
@@ -204,32 +247,23 @@ main(int argc, char **argv)
         run_libvirt_domain(config, domain, problem, qemu, argc, argv, privileged);
     g_free(problem);
 
-    if (vmmem_spec_new_from_argv(argc - 1, (const char *const *)argv + 1, 0, &spec, &error) < 0)
-        die_vmmem(1, error);
-    if (vmmem_spec_is_probe(spec)) {
+    if (vmmem_spec_new_from_argv(argc - 1, (const char *const *)argv + 1, 0, &spec, &error) < 0) {
+        config_policy_for(config->config, NULL, &policy);
+        reason = g_strdup(vmmem_error_get_message(error));
+        vmmem_error_free(error);
+        envelope_failed(&policy, reason);
+    } else if (vmmem_spec_is_probe(spec)) {
         /* No guest RAM: no envelope, nothing left behind, and qemu gets exactly what libvirt
          * gave us (the probe runs with CAP_DAC_OVERRIDE on purpose). */
         drop_privileges();
         execv(qemu, argv);
         die(127, "cannot execute '%s': %s", qemu, strerror(errno));
+    } else {
+        config_policy_for(config->config, vmmem_spec_get_name(spec), &policy);
+        scope = enter_own_scope(config, spec, dry_run, privileged, &reason);
+        if (!scope)
+            envelope_failed(&policy, reason);
     }
-    config_policy_for(config->config, vmmem_spec_get_name(spec), &policy);
-
-    if (vmmem_envelope_new(spec, config, 0, &envelope, &error) < 0 ||
-        vmmem_scope_new(envelope, config, NULL, dry_run ? VMMEM_SCOPE_DRY_RUN : 0, &scope, &error) <
-            0)
-        die_vmmem(1, error);
-    if (vmmem_scope_create(scope, 0, &error) < 0)
-        die_vmmem(1, error);
-    if (vmmem_scope_attach_pid(scope, 0, 0, &error) < 0) {
-        vmmem_error *cleanup = NULL;
-        if (vmmem_scope_destroy(scope, 0, &cleanup) < 0)
-            warn("cannot remove cgroup '/%s': %s", vmmem_scope_get_path(scope),
-                 vmmem_error_get_message(cleanup));
-        die_vmmem(1, error);
-    }
-    if (!quiet(privileged))
-        print_envelope_line(stderr, envelope, vmmem_scope_get_path(scope));
 
     prepare_exec(&policy);
     execv(qemu, argv);

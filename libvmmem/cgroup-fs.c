@@ -21,7 +21,9 @@
 
 static const char *const scope_controllers[] = {"memory", "pids", NULL};
 
-#define LOCK_TIMEOUT_MS 10000
+/* Launchers hold the lock from mkdir to attach, one after another: 20 launches at once on a
+ * loaded 2-CPU TCG guest queued for more than 10 s. */
+#define LOCK_TIMEOUT_MS 30000
 #define KILL_TIMEOUT_MS 10000
 
 /* libcgroup speaks ECG* codes; everything above it speaks errno. */

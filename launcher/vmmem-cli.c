@@ -104,7 +104,8 @@ parse_options(const GOptionEntry *const *extra, int *argc, char ***argv, int *re
 
 static void
 make_plan(int qemu_argc, char **qemu_argv, vmmem_config *config, unsigned scope_flags,
-          vmmem_spec **ret_spec, vmmem_envelope **ret_envelope, vmmem_scope **ret_scope)
+          vmmem_spec **ret_spec, vmmem_envelope **ret_envelope, vmmem_scope **ret_scope,
+          char **ret_scope_error)
 {
     vmmem_error *error = NULL;
 
@@ -119,12 +120,21 @@ make_plan(int qemu_argc, char **qemu_argv, vmmem_config *config, unsigned scope_
         die_vmmem(1, error);
     *ret_scope = NULL;
     if (!vmmem_spec_is_probe(*ret_spec) &&
-        vmmem_scope_new(*ret_envelope, config, arg_name, scope_flags, ret_scope, &error) < 0)
+        vmmem_scope_new(*ret_envelope, config, arg_name, scope_flags, ret_scope, &error) < 0) {
+        /* explain: the envelope stands without a scope of our own (under libvirt the VM gets
+         * none, and its name need not make a usable scope name). */
+        if (ret_scope_error) {
+            *ret_scope_error = g_strdup(vmmem_error_get_message(error));
+            vmmem_error_free(error);
+            return;
+        }
         die_vmmem(1, error);
+    }
 }
 
 static void
-print_explain(const vmmem_spec *spec, const vmmem_envelope *envelope, const vmmem_scope *scope)
+print_explain(const vmmem_spec *spec, const vmmem_envelope *envelope, const vmmem_scope *scope,
+              const char *scope_error)
 {
     size_t n = vmmem_envelope_get_n_components(envelope);
     uint64_t high = vmmem_envelope_get_memory_high(envelope);
@@ -159,6 +169,12 @@ print_explain(const vmmem_spec *spec, const vmmem_envelope *envelope, const vmme
         printf("  memory.high       %" PRIu64 "\n", high);
     printf("  memory.swap.max   %" PRIu64 "%s\n", swap, swap ? "" : " (no swap)");
     printf("  memory.oom.group  1 (the VM is killed whole)\n\n");
+    if (!scope) {
+        printf("Cgroup plan: no scope of its own: %s\n(inside a libvirt domain, vmmemd writes the "
+               "envelope above on the domain cgroup instead)\n",
+               scope_error);
+        return;
+    }
     printf("Cgroup plan (dry run, nothing was touched):\n");
     for (size_t i = 0; i < vmmem_scope_get_n_writes(scope); i++) {
         const char *file, *value;
@@ -175,17 +191,19 @@ cmd_explain(int argc, char **argv)
     vmmem_spec *spec;
     vmmem_envelope *envelope;
     vmmem_scope *scope;
+    g_autofree char *scope_error = NULL;
 
     parse_options((const GOptionEntry *const[]){launch_entries, explain_entries, NULL}, &argc,
                   &argv, &qemu_argc, &qemu_argv);
     g_autoptr(vmmem_config) config = config_from_options();
-    make_plan(qemu_argc, qemu_argv, config, VMMEM_SCOPE_DRY_RUN, &spec, &envelope, &scope);
+    make_plan(qemu_argc, qemu_argv, config, VMMEM_SCOPE_DRY_RUN, &spec, &envelope, &scope,
+              &scope_error);
     if (arg_json) {
         g_autofree char *json = NULL;
         vmmem_envelope_to_json(envelope, 0, &json, NULL);
         printf("%s\n", json);
     } else {
-        print_explain(spec, envelope, scope);
+        print_explain(spec, envelope, scope, scope_error);
     }
     vmmem_scope_free(scope);
     vmmem_envelope_free(envelope);
@@ -283,7 +301,7 @@ cmd_run(int argc, char **argv)
     g_autoptr(vmmem_config) config = config_from_options();
     const char *qemu = vmmem_config_get_qemu_binary(config);
     check_qemu_binary(qemu);
-    make_plan(qemu_argc, qemu_argv, config, 0, &spec, &envelope, &scope);
+    make_plan(qemu_argc, qemu_argv, config, 0, &spec, &envelope, &scope, NULL);
     if (!scope)
         die(1, "this command line has no guest RAM (a probe or query); run qemu directly");
     if (vmmem_scope_create(scope, 0, &error) < 0)

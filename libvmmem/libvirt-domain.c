@@ -19,8 +19,9 @@ libvirt_domain_free(LibvirtDomain *d)
     return NULL;
 }
 
-/* "qemu-" digits "-" name: libvirt's virDomainDriverGenerateMachineName() for the qemu driver;
- * the name part is never empty. */
+/* "qemu-" digits ["-" name]: libvirt's virDomainDriverGenerateMachineName() for the qemu
+ * driver.  The name part keeps only [A-Za-z0-9-.] of the domain name, without leading or
+ * trailing '.' and '-', so a domain called ".." or "日本" has none: "qemu-3". */
 static bool
 is_machine_name(const char *s)
 {
@@ -33,7 +34,7 @@ is_machine_name(const char *s)
         return false;
     while (g_ascii_isdigit(*p))
         p++;
-    return p[0] == '-' && p[1] != '\0';
+    return p[0] == '\0' || (p[0] == '-' && p[1] != '\0');
 }
 
 /* machine-qemu\x2d1\x2dt1.scope -> qemu-1-t1 (systemd's unit-name escaping of '-'). */

@@ -39,6 +39,10 @@ static const PlacementRow placement_rows[] = {
     {"/machine.slice/machine-prod.slice/machine-qemu\\x2d2\\x2dx.scope/libvirt/emulator",
      "machine.slice/machine-prod.slice/machine-qemu\\x2d2\\x2dx.scope/libvirt", "qemu-2-x", true,
      true},
+    /* A domain name with nothing libvirt keeps (".." or "日本"): no name part at all. */
+    {"/machine/qemu-5.libvirt-qemu/emulator", "machine/qemu-5.libvirt-qemu", "qemu-5", false, true},
+    {"/machine.slice/machine-qemu\\x2d5.scope/libvirt/emulator",
+     "machine.slice/machine-qemu\\x2d5.scope/libvirt", "qemu-5", true, true},
     /* Not libvirt domains. */
     {"/", NULL},
     {"", NULL},
@@ -49,6 +53,8 @@ static const PlacementRow placement_rows[] = {
     {"/machine/qemu-1-t1.libvirt-lxc", NULL},
     {"/machine/qemu-x-t1.libvirt-qemu", NULL},
     {"/machine/qemu-1-.libvirt-qemu", NULL},
+    {"/machine/qemu-.libvirt-qemu", NULL},
+    {"/machine/qemu-1x.libvirt-qemu", NULL},
     {"/machine/lxc-1-t1.libvirt-qemu", NULL},
     {"/machine/other/qemu-1-t1.libvirt-qemu", NULL},
     {"/machine/../machine/qemu-1-t1.libvirt-qemu", NULL},

@@ -3,8 +3,10 @@
 #
 # Builds the gzip cpio initramfs of the vmmem test VM: busybox-static with its applet links,
 # the kernel modules the VM needs (virtio + 9p for the shared host root, zsmalloc + zram for
-# swap tests, overlay), and tests/vm/init.sh as /init.  The modules come from
-# /lib/modules/<ver>/kernel of the kernel vm-run.sh boots (see common.sh), in modules.dep order.
+# swap tests, overlay), tests/vm/init.sh as /init, and in /systemd-root the files init.sh lays
+# over the host root when it boots systemd (vm-run.sh --systemd; tests/vm/systemd/).  The
+# modules come from /lib/modules/<ver>/kernel of the kernel vm-run.sh boots (see common.sh), in
+# modules.dep order.
 # Needs: busybox-static, cpio, gzip, linux-image-amd64 (xz-utils/zstd only for compressed modules).
 set -euo pipefail
 
@@ -22,7 +24,10 @@ kver="$(vm_kernel_version)"
 moddir="/lib/modules/$kver"
 
 # Idempotent: nothing to do when OUTFILE was built from the same kernel and harness files.
-stamp="$kver $(stat -c '%s %Y' "$moddir/modules.dep") $(cat "$0" "$here/init.sh" "$here/common.sh" | sha256sum | cut -c1-16)"
+generators=/lib/systemd/system-generators
+stamp="$kver $(stat -c '%s %Y' "$moddir/modules.dep") $(
+    { cat "$0" "$here/init.sh" "$here/common.sh" "$here"/systemd/*; ls "$generators" 2>/dev/null; } |
+        sha256sum | cut -c1-16)"
 if [[ -s "$out" && -f "$out.stamp" && "$(cat "$out.stamp")" == "$stamp" ]]; then
     exit 0
 fi
@@ -110,6 +115,26 @@ for name in "${order[@]}"; do
 done
 printf '%s\n' "$kver" >"$root/kver"
 install -m 0755 "$here/init.sh" "$root/init"
+
+# /systemd-root: copied over the overlay root by init.sh under vmmem.systemd=1.
+sd="$root/systemd-root/etc"
+mkdir -p "$sd/systemd/system" "$sd/systemd/system-generators" "$sd/vmmem-vm" "$sd/tmpfiles.d"
+for f in "$here"/systemd/*.service "$here"/systemd/*.target; do
+    install -m 0644 "$f" "$sd/systemd/system/"
+done
+install -m 0755 "$here/systemd/run-job" "$here/systemd/boot-failed" "$sd/vmmem-vm/"
+install -m 0644 "$here/systemd/tmpfiles-tmp.conf" "$sd/tmpfiles.d/tmp.conf"
+: >"$sd/fstab"
+echo vmmem-test >"$sd/hostname"
+while read -r unit; do
+    [[ -n "$unit" && "$unit" != \#* ]] && ln -s /dev/null "$sd/systemd/system/$unit"
+done <"$here/systemd/masked.list"
+# Generators: each is one more program loaded over 9p before any unit starts, and none has
+# anything to do in the VM (no fstab, disks, gettys or SysV services).  The debug generator
+# stays: it implements systemd.mask= and systemd.wants= on the kernel command line.
+for g in "$generators"/*; do
+    [[ -e "$g" && "${g##*/}" != systemd-debug-generator ]] && ln -s /dev/null "$sd/systemd/system-generators/${g##*/}"
+done
 
 # Reproducible archive: fixed mtimes, sorted names, no gzip timestamp.
 find "$root" -exec touch -h -d @0 {} +

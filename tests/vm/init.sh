@@ -7,6 +7,8 @@
 # <results>/.vm-run/job.sh chrooted into /host.  The job's stdout+stderr go to
 # <results>/.vm-run/output.log (9p writes are fast; vm-run.sh streams that file to its stdout); this script's own messages go to the console
 # (ttyS0, kept in <results>/.vm-run/console.log).  Ends with poweroff -f in every case.
+# With vmmem.systemd=1 on the kernel command line (vm-run.sh --systemd) it hands over to the
+# machine's systemd instead (boot_systemd), which runs the same job in a unit.
 PATH=/bin:/sbin
 export PATH
 umask 022
@@ -18,6 +20,58 @@ die() {
     sync
     poweroff -f
     sleep 60
+}
+
+# vmmem.systemd=1 (vm-run.sh --systemd): the machine's own systemd becomes PID 1 on an
+# overlay of the host root (lower: the read-only 9p share, upper: a tmpfs), and a oneshot unit
+# runs the job with the same files, paths and environment as the chroot path below.  Never
+# returns: exec switch_root, or die.
+boot_systemd() {
+    nr=/newroot
+    mkdir -p /rw "$nr"
+    mount -t tmpfs -o mode=755 tmpfs /rw || die "mount tmpfs /rw"
+    mkdir -p /rw/upper /rw/work
+    mount -t overlay overlay -o lowerdir=/host,upperdir=/rw/upper,workdir=/rw/work "$nr" ||
+        die "mount the overlay root (lower: 9p host root, upper: tmpfs)"
+    # The same empty state folders as the chroot path (and /run before systemd mounts its own:
+    # binds below must survive).
+    for d in tmp run var/lib var/log var/cache var/tmp; do
+        mode=755
+        case "$d" in tmp | var/tmp) mode=1777 ;; esac
+        mount -t tmpfs -o "mode=$mode" tmpfs "$nr/$d" || die "mount tmpfs $nr/$d"
+    done
+    mkdir -p "$nr/run/lock"
+    while IFS= read -r d; do
+        [ -n "$d" ] || continue
+        if [ ! -d "$nr$d" ] && [ -d "/host$d" ]; then
+            mkdir -p "$nr$d" || die "mkdir $nr$d"
+            mount -o bind "/host$d" "$nr$d" || die "bind host folder $d"
+        fi
+    done </out/.vm-run/expose
+    mkdir -p "$nr$res" 2>/dev/null
+    mount -o bind /out "$nr$res" || die "bind results folder at $res"
+
+    # The overlay's upper layer: a machine of its own, none of the host's enabled services
+    # (the job starts what it needs), units masked that only cost boot time, and the job as
+    # the boot target (/systemd-root, from tests/vm/systemd/).
+    e="$nr/etc"
+    rm -rf "$e"/systemd/system/*.wants
+    cp -a /systemd-root/. "$nr/" || die "copy /systemd-root into the new root"
+    cp /out/.vm-run/results-path "$e/vmmem-vm/results-path" || die "copy results-path"
+    tr -d - </proc/sys/kernel/random/uuid >"$e/machine-id" || die "write $e/machine-id"
+    # The host may be a container: its marker would make systemd believe it runs in one, and
+    # then ignore the kernel command line (systemd.mask=, systemd.log_level=, ...).
+    rm -f "$nr/.dockerenv"
+
+    cut -d' ' -f1 /proc/uptime >/out/.vm-run/systemd
+    log "switching root to systemd (job in vmmem-job.service)"
+    for m in dev proc sys; do
+        mount --move "/$m" "$nr/$m" || die "move /$m into the new root"
+    done
+    # Options, not systemd.unit=...: PID 1 outside a container reads those from /proc/cmdline only.
+    # shellcheck disable=SC2093 # die only when the exec fails
+    exec switch_root "$nr" /lib/systemd/systemd --unit=vmmem-job.target --crash-reboot
+    die "switch_root to systemd failed"
 }
 
 mount -t proc proc /proc || die "mount /proc"
@@ -41,9 +95,13 @@ opts=trans=virtio,version=9p2000.L,msize=262144
 # change while a test runs).  Kernel command line vmmem.hostopts=... replaces it, e.g.
 # vm-run.sh --append vmmem.hostopts=cache=none.
 hostopts=,cache=loose
+systemd=0
 read -r cmdline </proc/cmdline
 for a in $cmdline; do
-    case "$a" in vmmem.hostopts=*) hostopts=",${a#vmmem.hostopts=}" ;; esac
+    case "$a" in
+    vmmem.hostopts=*) hostopts=",${a#vmmem.hostopts=}" ;;
+    vmmem.systemd=1) systemd=1 ;;
+    esac
 done
 mkdir -p /host /out /ro
 mount -t 9p -o "$opts,ro$hostopts" host /host || die "mount 9p host root (tag host$hostopts)"
@@ -52,6 +110,7 @@ mount -t 9p -o "$opts" out /out || die "mount 9p results folder (tag out)"
 res=$(cat /out/.vm-run/results-path) || die "no .vm-run/results-path"
 cwd=$(cat /out/.vm-run/cwd) || die "no .vm-run/cwd"
 [ -r /out/.vm-run/expose ] || die "no .vm-run/expose"
+[ "$systemd" = 1 ] && boot_systemd
 
 # A second view of the read-only host root, for folders that the tmpfs mounts below cover.
 mount -o bind /host /ro || die "bind /host /ro"

@@ -28,6 +28,9 @@
 #   --keep           keep the temporary results folder after a successful run too
 #   --console        copy the guest kernel console to stderr as well (debugging)
 #   --append ARGS    extra kernel command line arguments
+#   --systemd        boot the machine's systemd as PID 1 (on an overlay of the host root; the
+#                    command runs in the unit vmmem-job.service under system.slice) instead of
+#                    chrooting into the host root from the initramfs
 # Environment: VMMEM_VM_CONSOLE=1 is --console; VMMEM_VM_KEEP=1 is --keep;
 #   VMMEM_VM_KERNEL_VERSION picks the kernel; QEMU overrides the qemu-system-x86_64 binary.
 # Inside the VM the command sees VMMEM_VM=1, VMMEM_VM_RESULTS=<results folder> and
@@ -75,6 +78,7 @@ main() {
         --expose) expose+=("$(realpath -m -- "${2:?--expose needs a value}")"); shift 2 ;;
         --keep) keep=1; shift ;;
         --console) console=1; shift ;;
+        --systemd) extra_append+=" vmmem.systemd=1"; shift ;;
         -h | --help) usage ;;
         --) shift; break ;;
         *) echo "vm-run: unknown option $1 (COMMAND goes after --)" >&2; exit 2 ;;
@@ -233,6 +237,9 @@ main() {
     if [[ "$qrc" == 124 || "$qrc" == 137 ]]; then
         show_console
         keep_note
+        if [[ -s "$meta/systemd" && ! -s "$meta/started" ]]; then
+            fail "timeout: systemd (--systemd) took over at $(cat "$meta/systemd") s but the command had not started when the VM was killed after ${timeout_s}s"
+        fi
         fail "timeout: the VM ran longer than ${timeout_s}s and was killed (qemu exit $qrc)"
     fi
     if [[ ! -s "$meta/status" ]]; then
@@ -242,6 +249,8 @@ main() {
             fail "VM init failed: $(head -n 1 "$meta/init-error")"
         elif [[ -s "$meta/started" ]]; then
             fail "the command started but the VM stopped before it finished (qemu exit $qrc; guest crash or OOM of init?)"
+        elif [[ -s "$meta/systemd" ]]; then
+            fail "systemd (--systemd) took over at $(cat "$meta/systemd") s but never started the command (qemu exit $qrc; crash of PID 1?)"
         fi
         fail "the VM did not boot to the command (qemu exit $qrc)"
     fi
@@ -253,9 +262,11 @@ main() {
 
     started="$(cat "$meta/started")"
     finished="$(cat "$meta/finished" 2>/dev/null || echo "$started")"
-    awk -v b="$started" -v e="$finished" -v t0="$t0" -v t1="$t1" -v k="$kver" -v rc="$status" 'BEGIN {
-        printf "vm-run: kernel %s: boot %.1fs (guest uptime at command start), command %.1fs, total %.1fs, exit %d\n",
-            k, b, e - b, t1 - t0, rc }' >&2
+    how=""
+    [[ -s "$meta/systemd" ]] && how=", systemd as PID 1"
+    awk -v b="$started" -v e="$finished" -v t0="$t0" -v t1="$t1" -v k="$kver" -v rc="$status" -v how="$how" 'BEGIN {
+        printf "vm-run: kernel %s: boot %.1fs (guest uptime at command start%s), command %.1fs, total %.1fs, exit %d\n",
+            k, b, how, e - b, t1 - t0, rc }' >&2
 
     if [[ "$tmp_results" == 1 ]]; then
         if [[ "$keep" == 1 || "$status" != 0 ]]; then

@@ -13,7 +13,7 @@ packages=(
     # integration tests
     jq strace util-linux
     # libvirt integration tests: the real libvirtd 9.0 (run only inside the test VM), setcap
-    libvirt-daemon-system libvirt-clients libcap2-bin python3
+    libvirt-daemon-system libvirt-clients libcap2-bin python3 qemu-utils
 )
 
 missing=()

@@ -169,6 +169,7 @@ run_libvirt_domain(vmmem_config *config, LibvirtDomain *domain, char *problem, c
             reason = g_strdup(vmmem_error_get_message(error));
         vmmem_error_free(error);
     } else if (vmmem_spec_is_probe(spec)) {
+        drop_privileges();
         execv(qemu, argv);
         die(127, "cannot execute '%s': %s", qemu, strerror(errno));
     }

@@ -58,14 +58,16 @@ running_privileged(void)
 }
 
 /* Launcher settings cannot travel in argv (libvirt owns it), so they come from here. */
-static const struct {
-    const char *variable;
-    const char *key;
-} env_keys[] = {
-    {"VMMEM_QEMU", "qemu"},       {"VMMEM_PARENT", "parent"},
-    {"VMMEM_SWAP", "swap"},       {"VMMEM_HIGH", "high"},
-    {"VMMEM_RATIO", "ratio"},     {"VMMEM_POLICY", "policy"},
-    {"VMMEM_SECCOMP", "seccomp"}, {"VMMEM_HELPER_SOCKET", "helper-socket"},
+const LauncherEnvKey launcher_env_keys[] = {
+    {"VMMEM_QEMU", "qemu", false},
+    {"VMMEM_PARENT", "parent", false},
+    {"VMMEM_SWAP", "swap", true},
+    {"VMMEM_HIGH", "high", true},
+    {"VMMEM_RATIO", "ratio", true},
+    {"VMMEM_POLICY", "policy", false},
+    {"VMMEM_SECCOMP", "seccomp", false},
+    {"VMMEM_HELPER_SOCKET", "helper-socket", false},
+    {NULL, NULL, false},
 };
 
 vmmem_config *
@@ -76,10 +78,10 @@ load_config(const char *path, bool privileged)
 
     if (vmmem_config_new(path, privileged ? VMMEM_CONFIG_IGNORE_ENV : 0, &config, &error) < 0)
         die_vmmem(1, error);
-    for (size_t i = 0; !privileged && i < G_N_ELEMENTS(env_keys); i++) {
-        const char *value = getenv(env_keys[i].variable);
-        if (value && *value && vmmem_config_set(config, env_keys[i].key, value, &error) < 0)
-            die(1, "%s: %s", env_keys[i].variable, vmmem_error_get_message(error));
+    for (const LauncherEnvKey *k = launcher_env_keys; !privileged && k->variable; k++) {
+        const char *value = getenv(k->variable);
+        if (value && *value && vmmem_config_set(config, k->key, value, &error) < 0)
+            die(1, "%s: %s", k->variable, vmmem_error_get_message(error));
     }
     return config;
 }

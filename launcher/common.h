@@ -28,6 +28,17 @@ void die_vmmem(int status, vmmem_error *error) __attribute__((noreturn));
  * (setuid/setgid or file capabilities: the kernel's AT_SECURE). */
 bool running_privileged(void);
 
+/* The VMMEM_* variables of docs/launcher.md and the config keys they set, NULL-terminated.
+ * @from_domain: vmmemd honours it too, read from the asking launcher's environment (a libvirt
+ * domain's <qemu:env>); the others mean nothing to a daemon that execs nothing, makes no scope
+ * and reads only root's config. */
+typedef struct {
+    const char *variable;
+    const char *key;
+    bool from_domain;
+} LauncherEnvKey;
+extern const LauncherEnvKey launcher_env_keys[];
+
 /* Config from @path (or the default lookup) plus the VMMEM_* variables of docs/launcher.md,
  * which are ignored when running privileged. */
 vmmem_config *load_config(const char *path, bool privileged);

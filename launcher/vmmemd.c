@@ -41,17 +41,6 @@ const char *program_name = "vmmemd";
 /* libvirt's command lines run to a few KiB; this is far above any real one. */
 #define PROC_READ_MAX (1u << 20)
 
-/* The settings a domain may carry in <qemu:env>.  Not VMMEM_QEMU, VMMEM_PARENT, VMMEM_CONFIG or
- * the socket: the daemon execs nothing, makes no scope, and reads only root's config. */
-static const struct {
-    const char *variable;
-    const char *key;
-} domain_env_keys[] = {
-    {"VMMEM_SWAP", "swap"},
-    {"VMMEM_HIGH", "high"},
-    {"VMMEM_RATIO", "ratio"},
-};
-
 static char *opt_socket;
 static char *opt_config;
 
@@ -106,13 +95,13 @@ load_config_for(char **environ_v, Config **ret_config, GError **error)
     }
     if (r < 0)
         return r;
-    for (size_t i = 0; i < G_N_ELEMENTS(domain_env_keys); i++) {
-        const char *value = g_environ_getenv(environ_v, domain_env_keys[i].variable);
+    for (const LauncherEnvKey *k = launcher_env_keys; k->variable; k++) {
+        const char *value = k->from_domain ? g_environ_getenv(environ_v, k->variable) : NULL;
         g_autoptr(GError) cause = NULL;
 
-        if (value && *value && config_set(config, domain_env_keys[i].key, value, &cause) < 0)
-            return vmmem_fail(error, vmmem_error_errno(cause), "%s: %s",
-                              domain_env_keys[i].variable, cause->message);
+        if (value && *value && config_set(config, k->key, value, &cause) < 0)
+            return vmmem_fail(error, vmmem_error_errno(cause), "%s: %s", k->variable,
+                              cause->message);
     }
     *ret_config = g_steal_pointer(&config);
     return 0;

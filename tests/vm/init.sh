@@ -26,6 +26,21 @@ die() {
 # overlay of the host root (lower: the read-only 9p share, upper: a tmpfs), and a oneshot unit
 # runs the job with the same files, paths and environment as the chroot path below.  Never
 # returns: exec switch_root, or die.
+# bind_job_folders ROOT SRC: in the job's root ROOT, the host folders its tmpfs mounts cover
+# (the working folder, the kernel's folder, --expose) come back read-only from SRC, a view of
+# the host root; the results folder, writable, at the same absolute path as on the host.
+bind_job_folders() {
+    while IFS= read -r d; do
+        [ -n "$d" ] || continue
+        if [ ! -d "$1$d" ] && [ -d "$2$d" ]; then
+            mkdir -p "$1$d" || die "mkdir $1$d"
+            mount -o bind "$2$d" "$1$d" || die "bind host folder $d"
+        fi
+    done </out/.vm-run/expose
+    mkdir -p "$1$res" 2>/dev/null
+    mount -o bind /out "$1$res" || die "bind results folder at $res"
+}
+
 boot_systemd() {
     nr=/newroot
     mkdir -p /rw "$nr"
@@ -41,15 +56,7 @@ boot_systemd() {
         mount -t tmpfs -o "mode=$mode" tmpfs "$nr/$d" || die "mount tmpfs $nr/$d"
     done
     mkdir -p "$nr/run/lock"
-    while IFS= read -r d; do
-        [ -n "$d" ] || continue
-        if [ ! -d "$nr$d" ] && [ -d "/host$d" ]; then
-            mkdir -p "$nr$d" || die "mkdir $nr$d"
-            mount -o bind "/host$d" "$nr$d" || die "bind host folder $d"
-        fi
-    done </out/.vm-run/expose
-    mkdir -p "$nr$res" 2>/dev/null
-    mount -o bind /out "$nr$res" || die "bind results folder at $res"
+    bind_job_folders "$nr" /host
 
     # The overlay's upper layer: a machine of its own, none of the host's enabled services
     # (the job starts what it needs), units masked that only cost boot time, and the job as
@@ -131,18 +138,7 @@ done
 mkdir -p /host/run/lock /host/var/tmp 2>/dev/null
 mount -t tmpfs -o mode=1777 tmpfs /host/var/tmp 2>/dev/null
 
-# Host folders the tmpfs mounts above cover (the working folder, the kernel's folder, --expose):
-# bring the host's read-only copy back at the same path.
-while IFS= read -r d; do
-    [ -n "$d" ] || continue
-    if [ ! -d "/host$d" ] && [ -d "/ro$d" ]; then
-        mkdir -p "/host$d" || die "mkdir /host$d"
-        mount -o bind "/ro$d" "/host$d" || die "bind host folder $d"
-    fi
-done </out/.vm-run/expose
-# The results folder, writable, at the same absolute path as on the host.
-mkdir -p "/host$res" 2>/dev/null
-mount -o bind /out "/host$res" || die "bind results folder at $res"
+bind_job_folders /host /ro
 
 cut -d' ' -f1 /proc/uptime >/out/.vm-run/started
 log "running job (cwd $cwd)"

@@ -12,6 +12,8 @@
 #       --vnc               VNC graphics on 127.0.0.1
 #       --iothreads N       N iothreads (the disk, if any, uses the first)
 #       --nic               a user-mode (slirp) network card
+#       --tap DEV           a network card on tap device DEV, which libvirt creates and passes
+#                           to qemu as an open fd (needs the tun module)
 #       --hard-limit KIB    <memtune><hard_limit>
 #       --env NAME=VALUE    <qemu:commandline><qemu:env> (repeatable)
 #       --emulator PATH     the <emulator> (default: vmmem-qemu of the build); --no-emulator: none
@@ -110,7 +112,7 @@ LV_EMULATOR="$VMMEM_QEMU"
 lv_xml() { # NAME MIB VCPUS [OPTIONS]
     local name=$1 mib=$2 vcpus=$3
     shift 3
-    local disk="" vnc=0 iothreads=0 nic=0 hard="" emulator="$LV_EMULATOR" kernel="" initrd=""
+    local disk="" vnc=0 iothreads=0 nic=0 tap="" hard="" emulator="$LV_EMULATOR" kernel="" initrd=""
     local cmdline="" serial=""
     local -a envs=()
     while [[ $# -gt 0 ]]; do
@@ -119,6 +121,7 @@ lv_xml() { # NAME MIB VCPUS [OPTIONS]
         --vnc) vnc=1; shift ;;
         --iothreads) iothreads=$2; shift 2 ;;
         --nic) nic=1; shift ;;
+        --tap) tap=$2; shift 2 ;;
         --hard-limit) hard=$2; shift 2 ;;
         --env) envs+=("$2"); shift 2 ;;
         --emulator) emulator=$2; shift 2 ;;
@@ -161,6 +164,8 @@ lv_xml() { # NAME MIB VCPUS [OPTIONS]
             echo "      <source file='$img'/><target dev='vda' bus='virtio'/></disk>"
         fi
         ((nic)) && echo "    <interface type='user'><model type='virtio'/></interface>"
+        [[ -n "$tap" ]] &&
+            echo "    <interface type='ethernet'><target dev='$tap' managed='yes'/><model type='virtio'/></interface>"
         [[ -n "$serial" ]] && echo "    <serial type='file'><source path='$serial'/><target port='0'/></serial>"
         if ((vnc)); then
             echo "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>"

@@ -1,9 +1,9 @@
 #!/bin/bash
 # vmmem-qemu as libvirt's <emulator>, with the real libvirtd 9.0 and vmmemd: the capability
-# probe creates nothing; three domains (different RAM, vCPUs, a disk, VNC, iothreads) get the
-# envelope `vmmem explain` plans for the argv libvirt generated, on their domain cgroup, with
-# qemu keeping libvirt's pid and no capability; memtune hard_limit is kept (and warned about
-# when below vmmem's figure); `virsh destroy` leaves nothing of vmmem's.
+# probe creates nothing; three domains (different RAM, vCPUs, a disk, VNC, a tap NIC, iothreads)
+# get the envelope `vmmem explain` plans for the argv libvirt generated, on their domain cgroup,
+# with qemu keeping libvirt's pid and fds and no capability; memtune hard_limit is kept (and
+# warned about when below vmmem's figure); `virsh destroy` leaves nothing of vmmem's.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/libvirt-lib.sh"
 
@@ -95,11 +95,36 @@ check_domain() { # NAME RAM_MIB VCPUS
 }
 
 lv_create "$(lv_xml t1 128 1 --disk 64)"
-lv_create "$(lv_xml t2 256 2 --vnc)"
+modprobe tun || fail "modprobe tun failed: t2's tap NIC needs /dev/net/tun"
+lv_create "$(lv_xml t2 256 2 --vnc --tap vmmemtap0)"
 lv_create "$(lv_xml t3 384 3 --iothreads 2 --disk 32 --nic)"
 check_domain t1 128 1
 check_domain t2 256 2
 check_domain t3 384 3
+
+# The fds libvirt opened for qemu survive the exec: stdin/stdout/stderr, the monitor socket
+# (-chardev ...,fd=N), the tap device (-netdev {"type":"tap","fd":"M"}), the pidfile.
+lv_log_cmd t2
+pid=$(lv_pid t2)
+argv=" ${LV_ARGV[*]} "
+mon=$(sed -n 's/.*-chardev socket,id=charmonitor,fd=\([0-9]*\),.*/\1/p' <<<"$argv")
+tapfd=$(sed -n 's/.*"type":"tap","fd":"\([0-9]*\)".*/\1/p' <<<"$argv")
+[[ -n "$mon" && -n "$tapfd" ]] ||
+    fail "t2: expected libvirt to pass the monitor (charmonitor,fd=N) and the tap ({\"type\":\"tap\",\"fd\":\"M\"}) as fds, argv: $argv"
+[[ "$(readlink "/proc/$pid/fd/$mon")" == socket:* ]] ||
+    fail "t2: expected qemu's fd $mon (libvirt's monitor) to be a socket, got '$(readlink "/proc/$pid/fd/$mon")'"
+ok "t2: the monitor socket libvirt passed as fd $mon is open in qemu"
+assert_eq /dev/net/tun "$(readlink "/proc/$pid/fd/$tapfd")" "t2: fd $tapfd (libvirt's tap) in qemu"
+assert_eq vmmemtap0 "$(awk '$1 == "iff:" {print $2}' "/proc/$pid/fdinfo/$tapfd")" "t2: the tap fd's interface"
+assert_eq /dev/null "$(readlink "/proc/$pid/fd/0")" "t2: qemu's stdin"
+for fd in 1 2; do
+    [[ "$(readlink "/proc/$pid/fd/$fd")" == pipe:* ]] ||
+        fail "t2: expected qemu's fd $fd to be libvirt's pipe to virtlogd, got '$(readlink "/proc/$pid/fd/$fd")'"
+done
+ok "t2: stdout and stderr are libvirt's pipe to virtlogd"
+[[ -n "$(find "/proc/$pid/fd" -lname "/run/libvirt/qemu/t2.pid")" ]] ||
+    fail "t2: expected qemu to hold the pidfile /run/libvirt/qemu/t2.pid open (-pidfile), it does not"
+ok "t2: qemu holds the pidfile libvirt named"
 lv_log_cmd t3
 assert_eq 2 "$(jq -r .vm.iothreads <<<"$(lv_explain t3)")" "t3: explain sees the iothreads"
 [[ -d "$CG/$(lv_cgroup t3)/iothread1" ]] || fail "t3: expected libvirt's iothread1 cgroup under the domain"

@@ -20,6 +20,7 @@
 
 #include "cgroup-util.h"
 #include "common.h"
+#include "error.h"
 #include "libvirt-domain.h"
 #include "seccomp-filter.h"
 #include "vmmem-private.h"
@@ -59,7 +60,9 @@ fail_exec(vmmem_scope *scope, const char *qemu, int errnum)
 }
 
 /* Is this process inside a libvirt qemu domain cgroup?  The path says so first; the cgroupfs
- * must then agree (docs/libvirt.md), or the names alone could fool us. */
+ * must then agree (docs/libvirt.md), or the names alone could fool us.  NULL with *@ret_problem
+ * when we cannot even tell (a MAC policy that hides /proc/self/cgroup): guessing "not libvirt"
+ * would only fail later with a misleading reason. */
 static LibvirtDomain *
 detect_libvirt_domain(char **ret_problem)
 {
@@ -68,8 +71,13 @@ detect_libvirt_domain(char **ret_problem)
     g_autoptr(GError) error = NULL;
     int root_fd;
 
-    if (!g_file_get_contents("/proc/self/cgroup", &text, NULL, NULL) ||
-        cg_parse_proc_cgroup(text, &path, NULL) < 0 ||
+    if (!g_file_get_contents("/proc/self/cgroup", &text, NULL, &error)) {
+        *ret_problem = g_strdup_printf("cannot read '/proc/self/cgroup': %s",
+                                       g_strerror(vmmem_errno_from_file_error(error)));
+        return NULL;
+    }
+    /* No "0::" line: no cgroup v2 at all, which the own-scope path reports in its words. */
+    if (cg_parse_proc_cgroup(text, &path, NULL) < 0 ||
         libvirt_domain_from_cgroup(path, &domain) == 0)
         return NULL;
     if (cg_open_unified_root(&mount, &root_fd, &error) == 0) {
@@ -228,8 +236,7 @@ main(int argc, char **argv)
 {
     bool privileged = running_privileged();
     g_autoptr(LibvirtDomain) domain = NULL;
-    g_autofree char *reason = NULL;
-    char *problem = NULL;
+    g_autofree char *reason = NULL, *problem = NULL;
     vmmem_config *config;
     vmmem_spec *spec = NULL;
     vmmem_scope *scope = NULL;
@@ -246,11 +253,14 @@ main(int argc, char **argv)
     domain = detect_libvirt_domain(&problem);
     if (domain && !dry_run)
         run_libvirt_domain(config, domain, problem, qemu, argc, argv, privileged);
-    g_free(problem);
+    if (domain)
+        g_clear_pointer(&problem, g_free); /* a dry run: our own scope's plan, on paper */
 
     if (vmmem_spec_new_from_argv(argc - 1, (const char *const *)argv + 1, 0, &spec, &error) < 0) {
         config_policy_for(config->config, NULL, &policy);
-        reason = g_strdup(vmmem_error_get_message(error));
+        /* The first thing that went wrong: the parse may fail for the same cause (a MAC policy
+         * that also hides /proc/self/mounts, which it reads for hugetlbfs). */
+        reason = problem ? g_steal_pointer(&problem) : g_strdup(vmmem_error_get_message(error));
         vmmem_error_free(error);
         envelope_failed(&policy, reason);
     } else if (vmmem_spec_is_probe(spec)) {
@@ -261,7 +271,10 @@ main(int argc, char **argv)
         die(127, "cannot execute '%s': %s", qemu, strerror(errno));
     } else {
         config_policy_for(config->config, vmmem_spec_get_name(spec), &policy);
-        scope = enter_own_scope(config, spec, dry_run, privileged, &reason);
+        if (problem)
+            reason = g_steal_pointer(&problem);
+        else
+            scope = enter_own_scope(config, spec, dry_run, privileged, &reason);
         if (!scope)
             envelope_failed(&policy, reason);
     }

@@ -124,9 +124,12 @@ cg_pid_cgroup(pid_t pid, char **ret_path, GError **error)
     g_autoptr(GError) local = NULL;
     int r;
 
-    if (!g_file_get_contents(file, &contents, NULL, &local))
-        return vmmem_fail(error, local->code == G_FILE_ERROR_NOENT ? ESRCH : EIO,
-                          "cannot read '%s': %s", file, local->message);
+    if (!g_file_get_contents(file, &contents, NULL, &local)) {
+        int e = vmmem_errno_from_file_error(local);
+
+        return vmmem_fail(error, e == ENOENT ? ESRCH : e, "cannot read '%s': %s", file,
+                          g_strerror(e));
+    }
     r = cg_parse_proc_cgroup(contents, ret_path, &local);
     if (r < 0)
         return vmmem_fail(error, -r, "'%s': %s", file, local->message);

@@ -485,30 +485,6 @@ load_key_file(Config *config, const char *data, size_t len, const char *origin, 
     return 0;
 }
 
-static const struct {
-    GFileError code;
-    int errnum;
-} file_errors[] = {
-    {G_FILE_ERROR_NOENT, ENOENT},
-    {G_FILE_ERROR_ACCES, EACCES},
-    {G_FILE_ERROR_PERM, EPERM},
-    {G_FILE_ERROR_ISDIR, EISDIR},
-    {G_FILE_ERROR_NOTDIR, ENOTDIR},
-    {G_FILE_ERROR_LOOP, ELOOP},
-    {G_FILE_ERROR_NAMETOOLONG, ENAMETOOLONG},
-    {G_FILE_ERROR_NOMEM, ENOMEM},
-};
-
-static int
-file_errno(const GError *error)
-{
-    for (size_t i = 0; error->domain == G_FILE_ERROR && i < G_N_ELEMENTS(file_errors); i++) {
-        if (error->code == (int)file_errors[i].code)
-            return file_errors[i].errnum;
-    }
-    return EIO;
-}
-
 int
 config_load_file(Config *config, const char *path, GError **error)
 {
@@ -516,8 +492,11 @@ config_load_file(Config *config, const char *path, GError **error)
     g_autofree char *data = NULL;
     gsize len = 0;
 
-    if (!g_file_get_contents(path, &data, &len, &cause))
-        return vmmem_fail(error, file_errno(cause), "%s", cause->message);
+    if (!g_file_get_contents(path, &data, &len, &cause)) {
+        int e = vmmem_errno_from_file_error(cause);
+
+        return vmmem_fail(error, e, "cannot read '%s': %s", path, g_strerror(e));
+    }
     return load_key_file(config, data, len, path, path, error);
 }
 

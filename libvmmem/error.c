@@ -44,3 +44,32 @@ vmmem_error_errno(const GError *error)
         return error->code;
     return EIO;
 }
+
+static const struct {
+    GFileError code;
+    int errnum;
+} file_errors[] = {
+    {G_FILE_ERROR_NOENT, ENOENT},
+    {G_FILE_ERROR_ACCES, EACCES},
+    {G_FILE_ERROR_PERM, EPERM},
+    {G_FILE_ERROR_ISDIR, EISDIR},
+    {G_FILE_ERROR_NOTDIR, ENOTDIR},
+    {G_FILE_ERROR_LOOP, ELOOP},
+    {G_FILE_ERROR_NAMETOOLONG, ENAMETOOLONG},
+    {G_FILE_ERROR_NOMEM, ENOMEM},
+    {G_FILE_ERROR_NXIO, ENXIO},
+    {G_FILE_ERROR_NODEV, ENODEV},
+    {G_FILE_ERROR_MFILE, EMFILE},
+    {G_FILE_ERROR_NFILE, ENFILE},
+    {G_FILE_ERROR_ROFS, EROFS},
+};
+
+int
+vmmem_errno_from_file_error(const GError *error)
+{
+    for (size_t i = 0; error->domain == G_FILE_ERROR && i < G_N_ELEMENTS(file_errors); i++) {
+        if (error->code == (int)file_errors[i].code)
+            return file_errors[i].errnum;
+    }
+    return EIO;
+}

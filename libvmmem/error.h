@@ -16,3 +16,7 @@ int vmmem_fail(GError **error, int errnum, const char *fmt, ...) G_GNUC_PRINTF(3
 
 /* The errno carried by @error, EIO when it is not ours. */
 int vmmem_error_errno(const GError *error);
+
+/* The errno behind a G_FILE_ERROR (g_file_get_contents()), EIO for any other.  Callers word the
+ * message themselves: GLib's says "open" for every failure and quotes the path its own way. */
+int vmmem_errno_from_file_error(const GError *error);

@@ -126,7 +126,7 @@ host_info_read(HostInfo **ret_host, GError **error)
     f = setmntent(MOUNTS_FILE, "re");
     if (!f) {
         int errsv = errno;
-        return vmmem_fail(error, errsv, "cannot read %s: %s", MOUNTS_FILE, g_strerror(errsv));
+        return vmmem_fail(error, errsv, "cannot read '%s': %s", MOUNTS_FILE, g_strerror(errsv));
     }
     scan_mounts(f, hugetlbfs, &host->hugetlb_memcg);
     endmntent(f);

@@ -14,6 +14,11 @@ packages=(
     jq strace util-linux
     # libvirt integration tests: the real libvirtd 9.0 (run only inside the test VM), setcap
     libvirt-daemon-system libvirt-clients libcap2-bin python3 qemu-utils
+    # the --systemd boots: systemd 252 as PID 1 with machined (libvirt registers its domains)
+    systemd systemd-container
+    # vm-libvirt-apparmor: apparmor_parser and Debian's profiles and abstractions, loaded only
+    # inside the test VM (its postinst loads nothing on a host without AppArmor)
+    apparmor
 )
 
 missing=()

@@ -7,39 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/libvirt-lib.sh"
 
-exe=$(readlink /proc/1/exe)
-[[ "$exe" == */lib/systemd/systemd ]] ||
-    fail "expected systemd as PID 1 (register this test with 'systemd': true / run vm-run.sh --systemd), /proc/1/exe is '$exe'"
-for f in /usr/sbin/libvirtd /usr/sbin/virtlogd /usr/bin/virsh /lib/systemd/systemd-machined /usr/bin/machinectl; do
-    [[ -x "$f" ]] || fail "expected $f (apt-get install libvirt-daemon-system libvirt-clients systemd-container)"
-done
-[[ -x "$LV_PYTHON" ]] || fail "expected $LV_PYTHON (apt-get install python3)"
-id libvirt-qemu >/dev/null 2>&1 || fail "expected the user libvirt-qemu (libvirt-daemon-system creates it)"
-
-lv_stop_systemd() {
-    local rc=$?
-    lv_stop >/dev/null 2>&1 || true
-    journalctl -b --no-pager -o short-monotonic -u libvirtd -u virtlogd -u systemd-machined \
-        -u 'machine-*.scope' -u vmmemd.service -u vmmemd.socket >"$LV_OUT/journal-libvirt.log" 2>&1 || true
-    return "$rc"
-}
-trap lv_stop_systemd EXIT
-
-# State folders as libvirt-lib.sh's lv_start makes them (/var/* are empty tmpfs in the VM); /etc
-# is already writable (the root is an overlay).  No default network: dnsmasq and a bridge only
-# slow the start.
-rm -f /etc/libvirt/qemu/networks/autostart/*.xml
-install -d -m 0755 /var/lib/libvirt /var/log/libvirt /var/log/libvirt/qemu /run/libvirt
-install -d -m 0711 /var/cache/libvirt /var/cache/libvirt/qemu /var/lib/libvirt/images
-install -d -m 0750 -o libvirt-qemu -g libvirt-qemu /var/lib/libvirt/qemu
-
-for u in systemd-machined virtlogd libvirtd; do
-    systemctl start "$u" ||
-        fail "systemctl start $u failed: $(journalctl -b --no-pager -u "$u" | tail -n 5 | tr '\n' ' ')"
-    assert_eq active "$(systemctl is-active "$u")" "systemctl start $u"
-done
-v=$(timeout 60 virsh -c "$LV_URI" version 2>&1) || fail "virsh version failed: $v"
-lv_note "libvirtd up under systemd ($(grep -m1 'Running hypervisor' <<<"$v"))"
+lv_systemd_require
+lv_systemd_start
 assert_eq /system.slice/libvirtd.service "$(sed -n 's/^0:://p' "/proc/$(systemctl show -P MainPID libvirtd)/cgroup")" "libvirtd's cgroup"
 
 # vmmemd as shipped (launcher/systemd/): socket-activated, the hardened service with only

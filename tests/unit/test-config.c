@@ -393,7 +393,7 @@ test_load_file(void)
     g_autofree char *path = g_build_filename(dir, "vmmem.conf", NULL);
     g_autofree char *bad = g_build_filename(dir, "bad.conf", NULL);
     g_autofree char *missing = g_build_filename(dir, "missing.conf", NULL);
-    g_autofree char *prefix = NULL;
+    g_autofree char *prefix = NULL, *expected = NULL;
 
     g_assert_true(g_file_set_contents(path, "[vmmem]\nswap = 1G\n", -1, NULL));
     g_assert_true(g_file_set_contents(bad, "[vmmem]\nswap = lots\n", -1, NULL));
@@ -412,9 +412,14 @@ test_load_file(void)
 
     g_assert_cmpint(config_load_file(c, missing, &error), ==, -ENOENT);
     g_assert_error(error, VMMEM_ERROR, ENOENT);
+    expected = g_strdup_printf("cannot read '%s': %s", missing, g_strerror(ENOENT));
+    g_assert_cmpstr(error->message, ==, expected);
     g_clear_error(&error);
+    g_clear_pointer(&expected, g_free);
 
-    g_assert_cmpint(config_load_file(c, dir, &error), <, 0);
+    g_assert_cmpint(config_load_file(c, dir, &error), ==, -EISDIR);
+    expected = g_strdup_printf("cannot read '%s': %s", dir, g_strerror(EISDIR));
+    g_assert_cmpstr(error->message, ==, expected);
     g_clear_error(&error);
 
     /* The test environment points VMMEM_CONFIG at /dev/null: an empty policy. */

@@ -252,7 +252,7 @@ main(int argc, char **argv)
 
     domain = detect_libvirt_domain(&problem);
     if (domain && !dry_run)
-        run_libvirt_domain(config, domain, problem, qemu, argc, argv, privileged);
+        run_libvirt_domain(config, domain, g_steal_pointer(&problem), qemu, argc, argv, privileged);
     if (domain)
         g_clear_pointer(&problem, g_free); /* a dry run: our own scope's plan, on paper */
 

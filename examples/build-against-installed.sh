@@ -2,13 +2,16 @@
 # Builds examples/mini-manager.c against an installed libvmmem, through its pkg-config file
 # only (proves the public header is self-contained and the .pc is right), then runs it in
 # --dry-run mode, which touches no cgroup.
-#   build-against-installed.sh PREFIX
+#   build-against-installed.sh ROOT
+# ROOT: where it was installed to: / for a real install, or the DESTDIR of a staged one
+# (`meson install --destdir ROOT`), whose paths pkg-config then reads below ROOT.
 set -euo pipefail
-prefix=${1:?usage: build-against-installed.sh PREFIX}
+root=${1:?usage: build-against-installed.sh ROOT}
 here=$(cd "$(dirname "$0")" && pwd)
-pcdir=$(dirname "$(find "$prefix" -name vmmem.pc | head -n 1)")
-[[ -n $pcdir && -f $pcdir/vmmem.pc ]] || { echo "no vmmem.pc under $prefix" >&2; exit 1; }
+pcdir=$(dirname "$(find "${root%/}/usr" -path '*/pkgconfig/vmmem.pc' 2>/dev/null | head -n 1)")
+[[ -n $pcdir && -f $pcdir/vmmem.pc ]] || { echo "no vmmem.pc under $root" >&2; exit 1; }
 export PKG_CONFIG_PATH=$pcdir
+[[ "$root" == / ]] || export PKG_CONFIG_SYSROOT_DIR=$root
 libdir=$(pkg-config --variable=libdir vmmem)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

@@ -43,8 +43,10 @@ step "clang-format: one style, owned by .clang-format"
 run clang-format clang-format --dry-run --Werror $(git ls-files '*.c' '*.h')
 
 step "gcc -Werror build, unit tests"
-rm -rf "$out/build-ci" "$out/_install"
-meson setup "$out/build-ci" --werror --prefix "$out/_install" >/dev/null
+rm -rf "$out/build-ci" "$out/_stage"
+# The default prefix, /usr/local: vm-libvirt-apparmor installs this build inside the test VM
+# the way a user does, where vmmem's AppArmor rules expect it.
+meson setup "$out/build-ci" --werror >/dev/null
 meson compile -C "$out/build-ci"
 meson test -C "$out/build-ci" --suite unit --print-errorlogs || true
 count_meson "$out/build-ci"
@@ -61,9 +63,9 @@ count_meson "$out/build-asan"
 step "libFuzzer: ${fuzz_seconds}s on the argv parser"
 run fuzz tests/fuzz/run-fuzz.sh "$fuzz_seconds"
 
-step "install, build examples/ against the installed vmmem.pc"
-meson install -C "$out/build-ci" --quiet
-run example-against-pc examples/build-against-installed.sh "$out/_install"
+step "install (staged in a DESTDIR), build examples/ against the installed vmmem.pc"
+meson install -C "$out/build-ci" --quiet --destdir "$out/_stage"
+run example-against-pc examples/build-against-installed.sh "$out/_stage"
 
 step "integration tests in the real-kernel test VM"
 rm -f "$out/build-ci/meson-logs/testlog.json"

@@ -95,6 +95,10 @@ cp "$LOCAL_DAEMON" "$LV_DIR/local-daemon.orig"
 # 2. vmmem installed as a user would: meson install into /usr/local (which drops the build
 #    folder's RUNPATH), ldconfig, /etc/vmmem/vmmem.conf, vmmemd from the installed socket unit.
 #    The build folder may be a read-only bind: install from an overlay of it (meson writes its log).
+built_prefix=$(meson introspect "$BUILD" --buildoptions |
+    "$LV_PYTHON" -c 'import json, sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
+[[ "$built_prefix" == "$PREFIX" ]] ||
+    fail "expected a build configured with prefix $PREFIX (meson's default), where vmmem's AppArmor rules expect the launcher; $BUILD has prefix $built_prefix"
 lv_overlay "$BUILD"
 meson install -C "$BUILD" --no-rebuild >"$LV_OUT/meson-install.log" 2>&1 ||
     fail "meson install -C $BUILD: $(tail -n 3 "$LV_OUT/meson-install.log" | tr '\n' ' ')"

@@ -94,6 +94,16 @@ wait_exec() { # PID
     fail "pid $1 never exec'd $QEMU_BIN"
 }
 
+# Waits up to SECONDS for PATH to go away; true when it did.
+wait_gone() { # PATH SECONDS
+    local _
+    for _ in $(seq 1 $(($2 * 10))); do
+        [[ -e "$1" ]] || return 0
+        sleep 0.1
+    done
+    [[ ! -e "$1" ]]
+}
+
 # Nothing of vmmem's left: no scope under the default parent (the empty slice may stay).
 assert_no_scopes() { # WHAT
     local left

@@ -450,6 +450,17 @@ is_exe() { # PID FILE
     [[ "$(stat -L -c %d:%i "/proc/$1/exe" 2>/dev/null)" == "$(stat -L -c %d:%i "$2")" ]]
 }
 
+# Waits (up to 10 s) until PID runs FILE or is gone; true when it runs FILE.
+await_exec() { # PID FILE
+    local i
+    for i in $(seq 1 200); do
+        is_exe "$1" "$2" && return 0
+        kill -0 "$1" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
 # A qemu's capabilities and seccomp state from /proc.
 proc_status() { # PID FIELD
     awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"

@@ -311,12 +311,7 @@ qmp=/tmp/probe.qmp
 setpriv --reuid=65534 --regid=65534 --clear-groups env "${hostile_env[@]}" "$capcopy" -S -no-user-config \
     -nodefaults -nographic -machine none,accel=tcg -qmp "unix:$qmp,server=on,wait=off" &
 pid=$!
-for i in $(seq 1 200); do
-    is_exe "$pid" "$QEMU_BIN" && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-done
-is_exe "$pid" "$QEMU_BIN" || fail "file-cap launcher: expected pid $pid to run $QEMU_BIN, it runs $(readlink "/proc/$pid/exe" 2>/dev/null || echo nothing)"
+await_exec "$pid" "$QEMU_BIN" || fail "file-cap launcher: expected pid $pid to run $QEMU_BIN, it runs $(readlink "/proc/$pid/exe" 2>/dev/null || echo nothing)"
 ok "file-cap launcher, hostile VMMEM_QEMU/VMMEM_CONFIG ignored: pid $pid runs $QEMU_BIN"
 assert_eq 0000000000000000 "$(proc_status "$pid" CapEff)" "file-cap launcher: CapEff of the exec'd qemu"
 assert_eq 0000000000000000 "$(proc_status "$pid" CapPrm)" "file-cap launcher: CapPrm of the exec'd qemu"
@@ -329,11 +324,7 @@ wait "$pid" 2>/dev/null || true
 set +e
 setpriv --reuid=65534 --regid=65534 --clear-groups env "${hostile_env[@]}" "$capcopy" "${idle[@]}" >"$EVIL/vm.out" 2>&1 &
 pid=$!
-for i in $(seq 1 200); do
-    is_exe "$pid" "$QEMU_BIN" && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-done
+await_exec "$pid" "$QEMU_BIN"
 set -e
 if kill -0 "$pid" 2>/dev/null; then
     is_exe "$pid" "$QEMU_BIN" || fail "file-cap launcher (VM): expected $QEMU_BIN, pid $pid runs $(readlink "/proc/$pid/exe")"

@@ -76,11 +76,7 @@ assert_eq "$max" "$(cg_read "$cg/memory.max")" "$name: memory.max after systemct
 assert_eq 1 "$(cg_read "$cg/memory.oom.group")" "$name: memory.oom.group after systemctl daemon-reload"
 
 lv_destroy "$name"
-for _ in $(seq 1 100); do
-    [[ -e "$CG/machine.slice/$scope" ]] || break
-    sleep 0.1
-done
-[[ ! -e "$CG/machine.slice/$scope" ]] || fail "$name: expected /machine.slice/$scope gone 10 s after virsh destroy"
+wait_gone "$CG/machine.slice/$scope" 10 || fail "$name: expected /machine.slice/$scope gone 10 s after virsh destroy"
 ok "$name: virsh destroy removed /machine.slice/$scope"
 state=$(systemctl is-active "$scope" 2>&1) || true
 [[ "$state" == inactive || "$state" == failed ]] || fail "$name: expected $scope inactive after destroy, got '$state'"

@@ -53,11 +53,7 @@ out=$(systemd-run --quiet --scope --unit vmmem-smoke -p MemoryMax=300M \
     sh -c 'p=$(sed -n "s/^0:://p" /proc/self/cgroup); echo "$p $(cat "/sys/fs/cgroup$p/memory.max")"') ||
     fail "systemd-run --scope -p MemoryMax=300M failed: $out"
 assert_eq "/system.slice/vmmem-smoke.scope 314572800" "$out" "scope cgroup and memory.max while it ran"
-for _ in $(seq 1 50); do
-    [[ -d "$CG/system.slice/vmmem-smoke.scope" ]] || break
-    sleep 0.1
-done
-[[ ! -d "$CG/system.slice/vmmem-smoke.scope" ]] || fail "expected the scope's cgroup gone after its process exited"
+wait_gone "$CG/system.slice/vmmem-smoke.scope" 5 || fail "expected the scope's cgroup gone after its process exited"
 ok "the scope's cgroup is gone after it exited"
 
 # systemd-machined: libvirt's way to get machine.slice/machine-*.scope.

@@ -191,7 +191,7 @@ lv_destroy aa1
 abstraction_set ""
 aa_mark
 lv_create_fails "$(lv_xml aa2 192 1)"
-assert_contains "$LV_CREATE_OUT" "cannot execute binary $LAUNCHER: Permission denied" "aa2 without vmmem's rules: virsh's error"
+assert_contains "$LV_REFUSAL" "cannot execute binary $LAUNCHER: Permission denied" "aa2 without vmmem's rules: libvirt's error"
 grep -q '^vmmem-qemu' "$(lv_log aa2)" && fail "aa2: expected no vmmem-qemu line (the launcher never ran), got: $(grep '^vmmem-qemu' "$(lv_log aa2)")"
 aa_expect "apparmor=\"DENIED\" operation=\"exec\" profile=\"libvirt-$UUID_RE\" name=\"$LAUNCHER\"" "aa2 without vmmem's rules"
 refused aa2
@@ -202,7 +202,7 @@ refused_by_launcher() { # NAME WHAT EXPECTED-LINE ERE-OF-THE-DENIED-PATH
     line=$(grep '^vmmem-qemu' "$(lv_log "$name")" || true)
     [[ "$line" == "$3" ]] ||
         fail "$name $what: expected the one line '$3' in the domain log, got: '$line'$(lv_log_tail "$name")"
-    assert_contains "$LV_CREATE_OUT" "$line" "$name $what: virsh's error carries the launcher's line"
+    assert_contains "$LV_REFUSAL" "$line" "$name $what: libvirt's error carries the launcher's line"
     ok "$name $what: $line"
     aa_expect "apparmor=\"DENIED\" operation=\"open\" profile=\"libvirt-$UUID_RE\" name=\"$4\" pid=[0-9]+ comm=\"vmmem-qemu\"" "$name $what"
     refused "$name"
@@ -259,7 +259,7 @@ line=$(tail -n 1 <<<"$lines")
 [[ "$(wc -l <<<"$lines")" == 2 && "$(head -n 1 <<<"$lines")" == "vmmem-qemu: memory.max "* &&
     "$line" == "vmmem-qemu: cannot execute '$REAL': Permission denied" ]] ||
     fail "sw2 without the .real rule: expected the envelope line, then \"vmmem-qemu: cannot execute '$REAL': Permission denied\" in the domain log, got: '$lines'"
-assert_contains "$LV_CREATE_OUT" "$line" "sw2 without the .real rule: virsh's error carries the launcher's line"
+assert_contains "$LV_REFUSAL" "$line" "sw2 without the .real rule: libvirt's error carries the launcher's line"
 ok "sw2 without the .real rule: $line"
 aa_expect "apparmor=\"DENIED\" operation=\"exec\" profile=\"libvirt-$UUID_RE\" name=\"$REAL\"" "sw2 without the .real rule"
 refused sw2

@@ -15,9 +15,9 @@ expect_refused() { # NAME EXPECTED_REASON [lv_xml options]
     shift 2
     lv_create_fails "$(lv_xml "$name" 128 1 "$@")"
     local lines
-    lines=$(grep -o 'vmmem-qemu: .*' <<<"$LV_CREATE_OUT" || true)
+    lines=$(grep -o 'vmmem-qemu: .*' <<<"$LV_REFUSAL" || true)
     [[ -n "$lines" && "$(wc -l <<<"$lines")" == 1 ]] ||
-        fail "$name: expected virsh to show one 'vmmem-qemu: ...' line, it said: $(tr '\n' '|' <<<"$LV_CREATE_OUT")"
+        fail "$name: expected libvirt to report one 'vmmem-qemu: ...' line, it said: $(tr '\n' '|' <<<"$LV_REFUSAL")"
     [[ "$lines" == "vmmem-qemu: $reason"* ]] ||
         fail "$name: expected the reason 'vmmem-qemu: $reason...', virsh showed: $lines"
     ok "$name refused, virsh shows: $lines"

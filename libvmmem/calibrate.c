@@ -80,6 +80,16 @@ static const StatKey stat_keys[] = {
     {"file_writeback", offsetof(CalStat, file_writeback), false},
 };
 
+static size_t
+stat_key_index(const char *key)
+{
+    size_t i = 0;
+
+    while (strcmp(stat_keys[i].key, key) != 0)
+        i++;
+    return i;
+}
+
 int
 cal_stat_parse(const char *text, CalStat *ret_stat, GError **error)
 {
@@ -111,8 +121,8 @@ cal_stat_parse(const char *text, CalStat *ret_stat, GError **error)
         if (stat_keys[i].required && !seen[i])
             return vmmem_fail(error, EBADMSG, "memory.stat has no '%s' line", stat_keys[i].key);
     }
-    st.has_sec_pagetables = seen[6];
-    if (!seen[3])
+    st.has_sec_pagetables = seen[stat_key_index("sec_pagetables")];
+    if (!seen[stat_key_index("kernel")])
         st.kernel =
             st.kernel_stack + st.pagetables + st.sec_pagetables + st.slab + st.percpu + vmalloc;
     *ret_stat = st;
@@ -398,7 +408,6 @@ cal_sample_from_texts(const GPtrArray *layout, const CalTexts *texts, uint64_t t
 
     s.t_ms = t_ms;
     s.anon = maps.other_anon;
-    s.kernel = after.kernel;
     s.pagetables = after.pagetables;
     s.sec_pagetables = after.sec_pagetables;
     s.has_sec_pagetables = after.has_sec_pagetables;
@@ -425,10 +434,9 @@ cal_sample_from_texts(const GPtrArray *layout, const CalTexts *texts, uint64_t t
 
 /* ---- the series ---- */
 
-#define FIELD(name)                                                                                \
-    {                                                                                              \
-#name, offsetof(CalSample, name)                                                           \
-    }
+/* clang-format off */
+#define FIELD(name) {#name, offsetof(CalSample, name)}
+/* clang-format on */
 
 const CalField cal_parts[] = {
     FIELD(anon),         FIELD(pagetables),   FIELD(sec_pagetables), FIELD(slab),  FIELD(percpu),
@@ -512,15 +520,19 @@ parse_limit(const char *file, const char *text, bool *ret_set, uint64_t *ret_val
     return 0;
 }
 
+typedef struct {
+    uint64_t max, oom, oom_kill;
+} Events;
+
 static int
-parse_events(const char *text, CalResult *r, GError **error)
+parse_events(const char *text, Events *ret_events, GError **error)
 {
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    Events ev = {0};
     const struct {
         const char *key;
         uint64_t *value;
-    } keys[] = {
-        {"max", &r->events_max}, {"oom", &r->events_oom}, {"oom_kill", &r->events_oom_kill}};
+    } keys[] = {{"max", &ev.max}, {"oom", &ev.oom}, {"oom_kill", &ev.oom_kill}};
 
     for (char **l = lines; *l; l++) {
         for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
@@ -530,6 +542,7 @@ parse_events(const char *text, CalResult *r, GError **error)
                 return vmmem_fail(error, EBADMSG, "memory.events: bad line '%s'", *l);
         }
     }
+    *ret_events = ev;
     return 0;
 }
 
@@ -537,7 +550,9 @@ int
 cal_result_finish(CalResult *r, const char *peak_text, const char *events_text,
                   const char *max_text, int qemu_status, uint64_t duration_ms, GError **error)
 {
-    bool peak_set = false;
+    bool has_peak = false, has_max = false;
+    uint64_t peak = 0, max = 0;
+    Events ev = {0};
     int rc;
 
     if (r->n_samples == 0) {
@@ -548,22 +563,24 @@ cal_result_finish(CalResult *r, const char *peak_text, const char *events_text,
                           "last: %s)",
                           r->n_skipped, r->last_skip);
     }
-    if (peak_text) {
-        rc = parse_limit("memory.peak", peak_text, &peak_set, &r->memory_peak, error);
-        if (rc < 0)
-            return rc;
-    }
-    if ((rc = parse_limit("memory.max", max_text, &r->has_memory_max, &r->memory_max, error)) < 0 ||
-        (rc = parse_events(events_text, r, error)) < 0)
+    if ((peak_text && (rc = parse_limit("memory.peak", peak_text, &has_peak, &peak, error)) < 0) ||
+        (rc = parse_limit("memory.max", max_text, &has_max, &max, error)) < 0 ||
+        (rc = parse_events(events_text, &ev, error)) < 0)
         return rc;
-    r->has_memory_peak = peak_set;
-    if (r->events_max || r->events_oom || r->events_oom_kill)
-        return vmmem_fail(
-            error, ENOSPC,
-            "the VM reached the scope's memory.max (memory.events: max %" G_GUINT64_FORMAT
-            ", oom %" G_GUINT64_FORMAT ", oom_kill %" G_GUINT64_FORMAT
-            "): figures under reclaim or after an OOM kill are not its own",
-            r->events_max, r->events_oom, r->events_oom_kill);
+    if (ev.max || ev.oom || ev.oom_kill)
+        return vmmem_fail(error, ENOSPC,
+                          "the VM reached the scope's memory.max (memory.events: max "
+                          "%" G_GUINT64_FORMAT ", oom %" G_GUINT64_FORMAT
+                          ", oom_kill %" G_GUINT64_FORMAT
+                          "): figures under reclaim or after an OOM kill are not its own",
+                          ev.max, ev.oom, ev.oom_kill);
+    r->has_memory_peak = has_peak;
+    r->memory_peak = peak;
+    r->has_memory_max = has_max;
+    r->memory_max = max;
+    r->events_max = ev.max;
+    r->events_oom = ev.oom;
+    r->events_oom_kill = ev.oom_kill;
     r->qemu_status = qemu_status;
     r->duration_ms = duration_ms;
     r->finished = true;

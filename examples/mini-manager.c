@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * mini-manager: the smallest hypervisor manager on top of libvmmem.  It starts one qemu in its
- * envelope through the public API only (no GLib), waits for it and reports its peak usage.
+ * envelope through the public API only (no GLib), calibrates it once a second while it runs
+ * (what it really needs beyond its guest RAM) and reports that and its peak usage.
  *
  *   mini-manager [--dry-run] QEMU-ARGS...
  *
@@ -32,6 +33,7 @@ main(int argc, char **argv)
     __attribute__((cleanup(vmmem_spec_freep))) vmmem_spec *spec = NULL;
     __attribute__((cleanup(vmmem_envelope_freep))) vmmem_envelope *envelope = NULL;
     __attribute__((cleanup(vmmem_scope_freep))) vmmem_scope *scope = NULL;
+    __attribute__((cleanup(vmmem_calibration_freep))) vmmem_calibration *cal = NULL;
     vmmem_error *error = NULL;
     int dry_run = argc > 1 && strcmp(argv[1], "--dry-run") == 0;
     int first = 1 + dry_run, status;
@@ -64,6 +66,8 @@ main(int argc, char **argv)
     }
     if (dry_run)
         return 0;
+    if (vmmem_calibration_new(envelope, 0, &cal, &error) < 0)
+        return fail("calibration", error);
 
     if (vmmem_scope_create(scope, 0, &error) < 0)
         return fail("create scope", error);
@@ -77,7 +81,20 @@ main(int argc, char **argv)
         fprintf(stderr, "mini-manager: exec: %s\n", strerror(errno));
         _exit(127);
     }
-    waitpid(pid, &status, 0);
+    /* The manager's own cadence: a sample a second, in the VM's production envelope. */
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (vmmem_calibration_sample(cal, scope, pid, 0, &error) < 0)
+            return fail("sample", error);
+        sleep(1);
+    }
+    if (vmmem_calibration_finish(cal, scope,
+                                 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+                                 0, &error) < 0)
+        fail("calibration", error); /* no report, but the scope must still go */
+    else
+        printf("must-fit overhead peak %" PRIu64 " (budget %" PRIu64 "), %zu samples\n",
+               vmmem_calibration_get_must_fit_peak(cal, NULL),
+               vmmem_envelope_get_overhead(envelope), vmmem_calibration_get_n_samples(cal));
     if (vmmem_scope_read_usage(scope, &current, &peak, &kills, &error) < 0)
         return fail("usage", error);
     printf("qemu exited (status 0x%x): peak %" PRIu64 ", OOM kills %" PRIu64 "\n", status, peak,

@@ -3,13 +3,16 @@
  * vmmem: the command-line tool around libvmmem.
  *   vmmem explain [--json] [OPTIONS] -- QEMU-ARGS...   what vmmem would do; touches nothing
  *   vmmem run [OPTIONS] -- QEMU-ARGS...                 run qemu in its envelope, report after
+ *   vmmem calibrate [--json] [OPTIONS] -- QEMU-ARGS...  run qemu with room, measure its overhead
  *   vmmem gc [--parent P]                               remove empty scopes left behind
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +28,9 @@ static char *arg_swap;
 static char *arg_high;
 static char *arg_qemu;
 static gboolean arg_json;
+static char *arg_duration;
+static char *arg_interval;
+static gboolean arg_dry_run;
 
 static const GOptionEntry common_entries[] = {
     {"config", 'c', 0, G_OPTION_ARG_FILENAME, &arg_config,
@@ -34,19 +40,33 @@ static const GOptionEntry common_entries[] = {
     {NULL},
 };
 
-static const GOptionEntry launch_entries[] = {
+static const GOptionEntry scope_entries[] = {
     {"name", 'n', 0, G_OPTION_ARG_STRING, &arg_name, "Scope name (default: -name guest=, else pid)",
      "NAME"},
-    {"swap", 0, 0, G_OPTION_ARG_STRING, &arg_swap, "Allow this much swap (memory.swap.max)",
-     "SIZE"},
-    {"high", 0, 0, G_OPTION_ARG_STRING, &arg_high,
-     "memory.high as a fraction of memory.max: off, on (0.9) or 0 < F < 1", "FRACTION"},
     {"qemu", 0, 0, G_OPTION_ARG_FILENAME, &arg_qemu, "The qemu binary to run", "PATH"},
     {NULL},
 };
 
-static const GOptionEntry explain_entries[] = {
+static const GOptionEntry limit_entries[] = {
+    {"swap", 0, 0, G_OPTION_ARG_STRING, &arg_swap, "Allow this much swap (memory.swap.max)",
+     "SIZE"},
+    {"high", 0, 0, G_OPTION_ARG_STRING, &arg_high,
+     "memory.high as a fraction of memory.max: off, on (0.9) or 0 < F < 1", "FRACTION"},
+    {NULL},
+};
+
+static const GOptionEntry json_entries[] = {
     {"json", 'j', 0, G_OPTION_ARG_NONE, &arg_json, "Print the JSON contract (docs/json.md)", NULL},
+    {NULL},
+};
+
+static const GOptionEntry calibrate_entries[] = {
+    {"duration", 'd', 0, G_OPTION_ARG_STRING, &arg_duration,
+     "Stop qemu after S seconds (SIGTERM, SIGKILL 10 s later); default: until it exits", "S"},
+    {"interval", 'i', 0, G_OPTION_ARG_STRING, &arg_interval,
+     "Sample every MS milliseconds, 10 to 10000 (default 100)", "MS"},
+    {"dry-run", 0, 0, G_OPTION_ARG_NONE, &arg_dry_run,
+     "Print the calibration scope's plan; start nothing, touch nothing", NULL},
     {NULL},
 };
 
@@ -193,8 +213,8 @@ cmd_explain(int argc, char **argv)
     vmmem_scope *scope;
     g_autofree char *scope_error = NULL;
 
-    parse_options((const GOptionEntry *const[]){launch_entries, explain_entries, NULL}, &argc,
-                  &argv, &qemu_argc, &qemu_argv);
+    parse_options((const GOptionEntry *const[]){scope_entries, limit_entries, json_entries, NULL},
+                  &argc, &argv, &qemu_argc, &qemu_argv);
     g_autoptr(vmmem_config) config = config_from_options();
     make_plan(qemu_argc, qemu_argv, config, VMMEM_SCOPE_DRY_RUN, &spec, &envelope, &scope,
               &scope_error);
@@ -223,7 +243,8 @@ forward_signal(int sig)
 /* The child waits on @go until the parent has moved it into the scope, so qemu allocates
  * nothing outside the envelope; @report (close-on-exec) carries errno if exec fails. */
 static pid_t
-spawn_qemu(const char *qemu, char **qemu_argv, int qemu_argc, int *ret_go, int *ret_report)
+spawn_qemu(const char *qemu, char **qemu_argv, int qemu_argc, bool stdout_to_stderr, int *ret_go,
+           int *ret_report)
 {
     int go[2], report[2];
     pid_t pid;
@@ -241,6 +262,8 @@ spawn_qemu(const char *qemu, char **qemu_argv, int qemu_argc, int *ret_go, int *
         if (read(go[0], &byte, 1) != 1)
             _exit(127);
         drop_privileges();
+        if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+            _exit(127);
         execv(qemu, argv);
         e = errno;
         (void)!write(report[1], &e, sizeof(e));
@@ -253,6 +276,15 @@ spawn_qemu(const char *qemu, char **qemu_argv, int qemu_argc, int *ret_go, int *
     return pid;
 }
 
+/* As a shell reports it: the exit code, or 128 + the signal. */
+static int
+exit_code(int status)
+{
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 128 + WTERMSIG(status);
+}
+
 static int
 wait_child(pid_t pid)
 {
@@ -262,9 +294,7 @@ wait_child(pid_t pid)
         if (errno != EINTR)
             die(1, "waitpid: %s", strerror(errno));
     }
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    return 128 + WTERMSIG(status);
+    return exit_code(status);
 }
 
 static void
@@ -286,18 +316,66 @@ report_usage(vmmem_scope *scope, const vmmem_envelope *envelope, int status)
             kills ? "; it was OOM-killed" : "");
 }
 
+/* Starts qemu inside @scope (created) and installs @on_signal for SIGINT, SIGTERM and SIGHUP
+ * once it is there.  Anything that fails removes the scope and exits. */
+static pid_t
+start_qemu(const char *qemu, char **qemu_argv, int qemu_argc, vmmem_scope *scope,
+           bool stdout_to_stderr, void (*on_signal)(int))
+{
+    int go, report, exec_errno;
+    vmmem_error *error = NULL;
+
+    child_pid = spawn_qemu(qemu, qemu_argv, qemu_argc, stdout_to_stderr, &go, &report);
+    if (vmmem_scope_attach_pid(scope, child_pid, 0, &error) < 0) {
+        kill(child_pid, SIGKILL);
+        wait_child(child_pid);
+        vmmem_scope_destroy(scope, 0, NULL);
+        die_vmmem(1, error);
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+    if (write(go, "x", 1) != 1) {
+        int e = errno;
+        kill(child_pid, SIGKILL);
+        wait_child(child_pid);
+        vmmem_scope_destroy(scope, VMMEM_SCOPE_DESTROY_KILL, NULL);
+        die(1, "cannot start qemu: %s", strerror(e));
+    }
+    close(go);
+    if (read(report, &exec_errno, sizeof(exec_errno)) == sizeof(exec_errno)) {
+        wait_child(child_pid);
+        vmmem_scope_destroy(scope, VMMEM_SCOPE_DESTROY_KILL, NULL);
+        die(127, "cannot execute '%s': %s", qemu, strerror(exec_errno));
+    }
+    close(report);
+    return child_pid;
+}
+
+static void
+remove_scope(vmmem_scope *scope)
+{
+    vmmem_error *error = NULL;
+
+    if (vmmem_scope_destroy(scope, VMMEM_SCOPE_DESTROY_KILL, &error) < 0) {
+        warn("cannot remove cgroup '/%s': %s", vmmem_scope_get_path(scope),
+             vmmem_error_get_message(error));
+        vmmem_error_free(error);
+    }
+}
+
 static int
 cmd_run(int argc, char **argv)
 {
-    int qemu_argc, go, report, status, exec_errno;
+    int qemu_argc, status;
     char **qemu_argv;
     vmmem_spec *spec;
     vmmem_envelope *envelope;
     vmmem_scope *scope;
     vmmem_error *error = NULL;
 
-    parse_options((const GOptionEntry *const[]){launch_entries, NULL}, &argc, &argv, &qemu_argc,
-                  &qemu_argv);
+    parse_options((const GOptionEntry *const[]){scope_entries, limit_entries, NULL}, &argc, &argv,
+                  &qemu_argc, &qemu_argv);
     g_autoptr(vmmem_config) config = config_from_options();
     const char *qemu = vmmem_config_get_qemu_binary(config);
     check_qemu_binary(qemu);
@@ -308,37 +386,264 @@ cmd_run(int argc, char **argv)
         die_vmmem(1, error);
     print_envelope_line(stderr, envelope, vmmem_scope_get_path(scope));
 
-    child_pid = spawn_qemu(qemu, qemu_argv, qemu_argc, &go, &report);
-    if (vmmem_scope_attach_pid(scope, child_pid, 0, &error) < 0) {
-        kill(child_pid, SIGKILL);
-        wait_child(child_pid);
-        vmmem_scope_destroy(scope, 0, NULL);
-        die_vmmem(1, error);
-    }
-    signal(SIGINT, forward_signal);
-    signal(SIGTERM, forward_signal);
-    signal(SIGHUP, forward_signal);
-    if (write(go, "x", 1) != 1)
-        die(1, "cannot start qemu: %s", strerror(errno));
-    close(go);
-    if (read(report, &exec_errno, sizeof(exec_errno)) == sizeof(exec_errno)) {
-        wait_child(child_pid);
-        vmmem_scope_destroy(scope, VMMEM_SCOPE_DESTROY_KILL, NULL);
-        die(127, "cannot execute '%s': %s", qemu, strerror(exec_errno));
-    }
-    close(report);
-
+    start_qemu(qemu, qemu_argv, qemu_argc, scope, false, forward_signal);
     status = wait_child(child_pid);
     report_usage(scope, envelope, status);
-    if (vmmem_scope_destroy(scope, VMMEM_SCOPE_DESTROY_KILL, &error) < 0) {
-        warn("cannot remove cgroup '/%s': %s", vmmem_scope_get_path(scope),
-             vmmem_error_get_message(error));
-        vmmem_error_free(error);
-    }
+    remove_scope(scope);
     vmmem_scope_free(scope);
     vmmem_envelope_free(envelope);
     vmmem_spec_free(spec);
     return status;
+}
+
+/* ---- calibrate ---- */
+
+#define INTERVAL_MS_DEFAULT 100
+#define INTERVAL_MS_MIN     10
+#define INTERVAL_MS_MAX     10000
+#define DURATION_S_MAX      (366 * 24 * 3600)
+/* How long qemu gets to exit after SIGTERM when --duration ends the run. */
+#define KILL_AFTER_US (10 * G_USEC_PER_SEC)
+
+/* Signals wake the sampling loop through this pipe: a child that exits (SIGCHLD) ends it at
+ * once, and so does a stop signal, which no sample may delay. */
+static int wake_pipe[2] = {-1, -1};
+static volatile sig_atomic_t stop_signal;
+
+static void
+wake(int sig)
+{
+    int saved = errno;
+
+    if (sig != SIGCHLD)
+        stop_signal = sig;
+    (void)!write(wake_pipe[1], "x", 1);
+    errno = saved;
+}
+
+static uint64_t
+parse_whole(const char *option, const char *text, uint64_t min, uint64_t max, const char *unit)
+{
+    guint64 v;
+
+    if (!g_ascii_string_to_unsigned(text, 10, min, max, &v, NULL))
+        die(2, "--%s: '%s' is not a whole number of %s from %" PRIu64 " to %" PRIu64, option, text,
+            unit, min, max);
+    return v;
+}
+
+static void
+print_calibration_plan(const vmmem_envelope *envelope, const vmmem_scope *scope)
+{
+    g_autofree char *over = format_size(vmmem_envelope_get_overhead(envelope));
+
+    printf("Calibration scope (dry run, nothing was touched): room for the VM to show what it "
+           "uses\n");
+    for (size_t i = 0; i < vmmem_scope_get_n_writes(scope); i++) {
+        const char *file, *value;
+        vmmem_scope_get_write(scope, i, &file, &value);
+        printf("  /%s/%s = %s\n", vmmem_scope_get_path(scope), file, value);
+    }
+    printf("\nvmmem's budget for this VM: overhead %s ('vmmem explain' shows its parts)\n", over);
+}
+
+/* Samples until qemu exits; returns its exit code.  --duration: SIGTERM when it is over,
+ * SIGKILL 10 s later (*ret_stopped: either was sent).  Returns -1 when a stop signal came, with
+ * *ret_error unset, or when a sample failed, with *ret_error set. */
+static int
+sample_until_exit(vmmem_calibration *cal, const vmmem_scope *scope, pid_t pid, uint64_t interval_ms,
+                  uint64_t duration_s, bool *ret_stopped, vmmem_error **ret_error)
+{
+    gint64 step = (gint64)interval_ms * 1000, now = g_get_monotonic_time(), next = now;
+    gint64 term_at = duration_s ? now + (gint64)duration_s * G_USEC_PER_SEC : G_MAXINT64;
+    gint64 kill_at = G_MAXINT64;
+
+    for (;;) {
+        struct pollfd pfd = {.fd = wake_pipe[0], .events = POLLIN};
+        gint64 wait_us;
+        char drain[64];
+        int status;
+
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return exit_code(status);
+        if (stop_signal)
+            return -1;
+        now = g_get_monotonic_time();
+        if (now >= term_at) {
+            kill(pid, SIGTERM);
+            *ret_stopped = true;
+            term_at = G_MAXINT64;
+            kill_at = now + KILL_AFTER_US;
+        }
+        if (now >= kill_at) {
+            kill(pid, SIGKILL);
+            kill_at = G_MAXINT64;
+        }
+        if (now >= next) {
+            if (vmmem_calibration_sample(cal, scope, pid, 0, ret_error) < 0)
+                return -1;
+            /* Behind (a slow sample): the next one a whole interval on, never a burst. */
+            next = MAX(next + step, g_get_monotonic_time());
+            continue;
+        }
+        wait_us = MIN(next, MIN(term_at, kill_at)) - now;
+        (void)poll(&pfd, 1, (int)((wait_us + 999) / 1000));
+        while (read(wake_pipe[0], drain, sizeof(drain)) > 0)
+            ;
+    }
+}
+
+static void
+print_calibration(const vmmem_calibration *cal, const vmmem_envelope *envelope,
+                  const vmmem_scope *scope, int status, uint64_t interval_ms)
+{
+    uint64_t at_ms, peak = vmmem_calibration_get_must_fit_peak(cal, &at_ms);
+    uint64_t budget = vmmem_envelope_get_overhead(envelope);
+    g_autofree char *p = format_size(peak);
+    g_autofree char *reclaim = format_size(vmmem_calibration_get_reclaimable_peak(cal));
+    g_autofree char *mpeak = format_size(vmmem_calibration_get_memory_peak(cal));
+    g_autofree char *guest = format_size(vmmem_calibration_get_guest_peak(cal));
+    g_autofree char *ram = format_size(vmmem_envelope_get_guest_ram(envelope));
+    g_autofree char *b = format_size(budget);
+
+    printf("Calibrated /%s: %zu samples every %" PRIu64 " ms (%zu skipped) over %.1f s; qemu "
+           "exited with status %d\n\n",
+           vmmem_scope_get_path(scope), vmmem_calibration_get_n_samples(cal), interval_ms,
+           vmmem_calibration_get_n_skipped(cal),
+           (double)vmmem_calibration_get_duration_ms(cal) / 1000.0, status);
+    printf("Peak must-fit overhead: %s at %.1f s (beyond guest RAM, not reclaimable without "
+           "swap)\n",
+           p, (double)at_ms / 1000.0);
+    printf("  %-14s %10s  %s\n", "part", "at peak", "its own largest");
+    for (size_t i = 0; i < vmmem_calibration_get_n_parts(cal); i++) {
+        const char *name;
+        uint64_t at, max;
+        vmmem_calibration_get_part(cal, i, &name, &at, &max);
+        g_autofree char *a = format_size(at);
+        g_autofree char *m = format_size(max);
+        printf("  %-14s %10s  %s\n", name, a, m);
+    }
+    printf("\nReclaimable peak: %s of page cache outside guest RAM (qemu's files, buffered "
+           "I/O)\n",
+           reclaim);
+    printf("memory.peak: %s, guest RAM resident peak %s of %s\n\n", mpeak, guest, ram);
+    if (peak > 0)
+        printf("vmmem's budget: overhead %s = %.2f x the must-fit peak\n", b,
+               (double)budget / (double)peak);
+    else
+        printf("vmmem's budget: overhead %s (the must-fit peak is 0)\n", b);
+    for (size_t i = 0; i < vmmem_envelope_get_n_components(envelope); i++) {
+        const char *name;
+        uint64_t bytes;
+        vmmem_envelope_get_component(envelope, i, &name, &bytes, NULL);
+        g_autofree char *c = format_size(bytes);
+        printf("  %-14s %10s\n", name, c);
+    }
+}
+
+/* Ends a calibration that will not report: qemu and the scope go, then one line. */
+static void abandon(vmmem_scope *scope, int status, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4) G_GNUC_NORETURN;
+
+static void
+abandon(vmmem_scope *scope, int status, const char *fmt, ...)
+{
+    g_autofree char *msg = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    remove_scope(scope);
+    die(status, "%s", msg);
+}
+
+static int
+cmd_calibrate(int argc, char **argv)
+{
+    int qemu_argc, status, r;
+    bool ours;
+    char **qemu_argv;
+    vmmem_spec *spec;
+    vmmem_envelope *envelope;
+    vmmem_scope *scope;
+    vmmem_error *error = NULL;
+    g_autoptr(vmmem_calibration) cal = NULL;
+    uint64_t interval_ms = INTERVAL_MS_DEFAULT, duration_s = 0;
+    bool stopped = false;
+    pid_t pid;
+
+    parse_options(
+        (const GOptionEntry *const[]){scope_entries, json_entries, calibrate_entries, NULL}, &argc,
+        &argv, &qemu_argc, &qemu_argv);
+    if (arg_interval)
+        interval_ms =
+            parse_whole("interval", arg_interval, INTERVAL_MS_MIN, INTERVAL_MS_MAX, "milliseconds");
+    if (arg_duration)
+        duration_s = parse_whole("duration", arg_duration, 1, DURATION_S_MAX, "seconds");
+    if (arg_dry_run && arg_json)
+        die(2, "--dry-run prints a plan, not JSON: leave out --json");
+    g_autoptr(vmmem_config) config = config_from_options();
+    const char *qemu = vmmem_config_get_qemu_binary(config);
+    if (!arg_dry_run)
+        check_qemu_binary(qemu);
+    make_plan(qemu_argc, qemu_argv, config,
+              VMMEM_SCOPE_CALIBRATE | (arg_dry_run ? VMMEM_SCOPE_DRY_RUN : 0), &spec, &envelope,
+              &scope, NULL);
+    if (!scope)
+        die(1, "this command line has no guest RAM (a probe or query): nothing to calibrate");
+    if (vmmem_calibration_new(envelope, 0, &cal, &error) < 0)
+        die_vmmem(1, error);
+    if (arg_dry_run) {
+        print_calibration_plan(envelope, scope);
+        return 0;
+    }
+    if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+        die(1, "pipe: %s", strerror(errno));
+    signal(SIGCHLD, wake);
+    if (vmmem_scope_create(scope, 0, &error) < 0)
+        die_vmmem(1, error);
+
+    /* stdout is the report's, the JSON's above all: qemu's own output goes to stderr. */
+    pid = start_qemu(qemu, qemu_argv, qemu_argc, scope, true, wake);
+    status = sample_until_exit(cal, scope, pid, interval_ms, duration_s, &stopped, &error);
+    if (status < 0) {
+        kill(pid, SIGKILL);
+        wait_child(pid);
+        if (error) {
+            g_autofree char *msg = g_strdup(vmmem_error_get_message(error));
+            vmmem_error_free(error);
+            abandon(scope, 1, "%s", msg);
+        }
+        abandon(scope, 128 + stop_signal, "stopped by SIG%s: qemu killed, no report",
+                sigabbrev_np(stop_signal));
+    }
+    /* The ceiling reached says more than the exit status of a qemu killed for it.  Else a
+     * qemu that failed (or never started its guest) ran no workload worth a report; one that
+     * --duration stopped is ours, even when it had no handler for SIGTERM yet, or had to be
+     * killed. */
+    ours = status == 0 || (stopped && (status == 128 + SIGTERM || status == 128 + SIGKILL));
+    r = vmmem_calibration_finish(cal, scope, status, 0, &error);
+    if (r < 0 && (r == -ENOSPC || ours)) {
+        g_autofree char *msg = g_strdup(vmmem_error_get_message(error));
+        vmmem_error_free(error);
+        abandon(scope, 1, "%s", msg);
+    }
+    if (!ours)
+        abandon(scope, 1, "qemu exited with status %d: no report (its own messages say why)",
+                status);
+    remove_scope(scope);
+    if (arg_json) {
+        g_autofree char *json = NULL;
+        vmmem_calibration_to_json(cal, 0, &json, NULL);
+        printf("%s\n", json);
+    } else {
+        print_calibration(cal, envelope, scope, status, interval_ms);
+    }
+    vmmem_scope_free(scope);
+    vmmem_envelope_free(envelope);
+    vmmem_spec_free(spec);
+    return 0;
 }
 
 static int
@@ -364,6 +669,8 @@ static const struct {
 } commands[] = {
     {"explain", cmd_explain, "Show the spec, overhead breakdown, envelope and cgroup plan"},
     {"run", cmd_run, "Run qemu in its envelope and report its peak usage when it exits"},
+    {"calibrate", cmd_calibrate,
+     "Run qemu with room to spare, measure its real overhead, compare it with the budget"},
     {"gc", cmd_gc, "Remove empty vmmem scopes left behind by exited VMs"},
 };
 
@@ -372,7 +679,7 @@ usage(FILE *f)
 {
     fprintf(f, "Usage: vmmem COMMAND [OPTION...] [-- QEMU-ARGS...]\n\nCommands:\n");
     for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n'vmmem COMMAND --help' lists a command's options; see vmmem(1).\n");
 }
 

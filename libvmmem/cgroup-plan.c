@@ -5,10 +5,17 @@
 
 #include "cgroup-plan.h"
 #include "error.h"
+#include "size.h"
 
 #define SCOPE_PREFIX "vmmem-"
 #define SCOPE_SUFFIX ".scope"
 #define VM_NAME_MAX  200
+
+/* A calibration measures what the VM uses, so its scope must not shape that: room for four
+ * times the model's overhead, and at least 1 GiB, beyond guest RAM.  A VM that fills even this
+ * is reported as such (memory.events), not measured. */
+#define CALIBRATE_OVERHEAD_FACTOR 4
+#define CALIBRATE_ROOM_MIN        GiB
 
 static bool
 is_control(unsigned char c)
@@ -165,16 +172,17 @@ plan_writes(CgroupPlan *plan, const Envelope *e)
     add_write(plan, "memory.max", g_strdup_printf("%" G_GUINT64_FORMAT, e->memory_max), false);
 }
 
-int
-cgroup_plan_new(const Envelope *envelope, const Config *config, const char *vm_name,
-                CgroupPlan **ret_plan, GError **error)
+/* @limits: the envelope whose limits the scope gets. */
+static int
+new_scope_plan(const Envelope *limits, const Config *config, const char *vm_name,
+               CgroupPlan **ret_plan, GError **error)
 {
     g_autoptr(CgroupPlan) plan = NULL;
     const char *parent = config ? config->parent : VMMEM_DEFAULT_PARENT;
     g_autofree char *scope = NULL;
     int r;
 
-    if (envelope->probe)
+    if (limits->probe)
         return vmmem_fail(error, EINVAL, "a probe command line has no envelope and no scope");
     r = cgroup_plan_check_parent(parent, error);
     if (r < 0)
@@ -189,9 +197,52 @@ cgroup_plan_new(const Envelope *envelope, const Config *config, const char *vm_n
     plan->path = g_strconcat(parent, "/", scope, NULL);
     plan->scope = g_steal_pointer(&scope);
     plan->writes = g_ptr_array_new_with_free_func(cgroup_write_free);
-    plan_writes(plan, envelope);
+    plan_writes(plan, limits);
     *ret_plan = g_steal_pointer(&plan);
     return 0;
+}
+
+int
+cgroup_plan_new(const Envelope *envelope, const Config *config, const char *vm_name,
+                CgroupPlan **ret_plan, GError **error)
+{
+    return new_scope_plan(envelope, config, vm_name, ret_plan, error);
+}
+
+/* Whole 4 KiB pages; -ERANGE past 64 bits. */
+static int
+calibrate_max(const Envelope *envelope, uint64_t *ret_max, GError **error)
+{
+    uint64_t room, sum, max;
+
+    if (!g_uint64_checked_mul(&room, envelope->overhead, CALIBRATE_OVERHEAD_FACTOR))
+        room = UINT64_MAX;
+    room = MAX(room, CALIBRATE_ROOM_MIN);
+    if (!g_uint64_checked_add(&sum, envelope->guest_ram, room) ||
+        !overhead_round_up_page(sum, &max))
+        return vmmem_fail(error, ERANGE,
+                          "the calibration memory.max (guest RAM + room) does not fit in 64 bits");
+    *ret_max = max;
+    return 0;
+}
+
+int
+cgroup_plan_new_calibrate(const Envelope *envelope, const Config *config, const char *vm_name,
+                          CgroupPlan **ret_plan, GError **error)
+{
+    /* Only the limits differ; the policy's high, swap and protection do not apply. */
+    Envelope limits = {.probe = envelope->probe,
+                       .guest_ram = envelope->guest_ram,
+                       .memory_high = UINT64_MAX,
+                       .oom_group = true};
+    int r;
+
+    if (!envelope->probe) {
+        r = calibrate_max(envelope, &limits.memory_max, error);
+        if (r < 0)
+            return r;
+    }
+    return new_scope_plan(&limits, config, vm_name, ret_plan, error);
 }
 
 /* Kernel defaults of a new cgroup (cgroup-v2.rst): limits "max", protections 0, oom.group 0. */

@@ -44,6 +44,12 @@ int cgroup_plan_check_parent(const char *parent, GError **error);
 /* @vm_name: the scope's name (already chosen: spec name, --name, or "pid-N"). */
 int cgroup_plan_new(const Envelope *envelope, const Config *config, const char *vm_name,
                     CgroupPlan **ret_plan, GError **error);
+/* The calibration scope (calibrate.c): memory.max = guest RAM + max(4 x overhead, 1 GiB),
+ * memory.high max, memory.swap.max 0 (swap would hide memory from the measure),
+ * memory.oom.group 1, no memory.low or memory.min, whatever the policy says.  -ERANGE when that
+ * memory.max does not fit in 64 bits. */
+int cgroup_plan_new_calibrate(const Envelope *envelope, const Config *config, const char *vm_name,
+                              CgroupPlan **ret_plan, GError **error);
 /* The envelope on an existing cgroup (a libvirt domain cgroup), @path relative to the cgroup2
  * root and checked like a parent.  Nothing is created or moved; each write carries its
  * kernel default in .unset so that a limit already set there is kept. */

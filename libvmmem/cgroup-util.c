@@ -149,29 +149,51 @@ cg_open_dir(int dirfd, const char *what, const char *path, int *ret_fd, GError *
     return 0;
 }
 
-int
-cg_read(int dirfd, const char *what, const char *file, char **ret_value, GError **error)
+/* Reads @file below @dirfd: up to @max bytes, or the whole file when @max is 0. */
+static int
+read_at(int dirfd, const char *what, const char *file, size_t max, char **ret_value, GError **error)
 {
-    char buf[CG_READ_MAX];
+    g_autoptr(GString) buf = g_string_sized_new(max ? max : CG_READ_MAX);
+    g_autofree char *path = where(what, file);
     ssize_t n;
     int fd;
-
-    g_autofree char *path = where(what, file);
 
     fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return vmmem_fail(error, errno, "cannot open '%s': %s", path, g_strerror(errno));
-    n = read(fd, buf, sizeof(buf) - 1);
+    do {
+        size_t room = max ? max - buf->len : CG_READ_MAX;
+        g_string_set_size(buf, buf->len + room);
+        n = read(fd, buf->str + buf->len - room, room);
+        g_string_set_size(buf, buf->len - room + MAX(n, 0));
+    } while (n > 0 && (!max || buf->len < max));
     if (n < 0) {
         int e = errno;
         close(fd);
         return vmmem_fail(error, e, "cannot read '%s': %s", path, g_strerror(e));
     }
     close(fd);
-    buf[n] = '\0';
-    g_strchomp(buf);
-    *ret_value = g_strdup(buf);
+    *ret_value = g_string_free(g_steal_pointer(&buf), FALSE);
     return 0;
+}
+
+int
+cg_read(int dirfd, const char *what, const char *file, char **ret_value, GError **error)
+{
+    char *value;
+    int r;
+
+    r = read_at(dirfd, what, file, CG_READ_MAX - 1, &value, error);
+    if (r < 0)
+        return r;
+    *ret_value = g_strchomp(value);
+    return 0;
+}
+
+int
+cg_read_all(int dirfd, const char *what, const char *file, char **ret_value, GError **error)
+{
+    return read_at(dirfd, what, file, 0, ret_value, error);
 }
 
 int

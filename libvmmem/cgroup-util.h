@@ -25,6 +25,8 @@ int cg_parse_proc_cgroup(const char *text, char **ret_path, GError **error);
 /* Reads a small cgroup file (first 4 KiB) into a NUL-terminated string, trailing newline
  * stripped.  @what names the cgroup in messages. */
 int cg_read(int dirfd, const char *what, const char *file, char **ret_value, GError **error);
+/* The whole file, as it is (memory.stat, cgroup.procs: they have no size limit). */
+int cg_read_all(int dirfd, const char *what, const char *file, char **ret_value, GError **error);
 /* Writes @value with one write() */
 int cg_write(int dirfd, const char *what, const char *file, const char *value, GError **error);
 /* "key value" files (memory.events, memory.stat, cgroup.events): the value of @key. */

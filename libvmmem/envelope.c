@@ -2,6 +2,7 @@
 /* Stage 4: from the overhead to the cgroup limits, and the explain JSON (docs/json.md). */
 #include "envelope.h"
 #include "error.h"
+#include "json-writer.h"
 #include "size.h"
 
 #define PAGE_BYTES (4 * KiB)
@@ -104,81 +105,6 @@ envelope_compute(const VmSpec *spec, const HostInfo *host, const Config *config,
 
 /* ---- explain JSON ---- */
 
-static void
-json_string(GString *out, const char *s)
-{
-    if (!s) {
-        g_string_append(out, "null");
-        return;
-    }
-    g_string_append_c(out, '"');
-    for (const char *p = s; *p;) {
-        unsigned char c = (unsigned char)*p;
-        const char *next;
-
-        if (c == '"' || c == '\\') {
-            g_string_append_printf(out, "\\%c", c);
-            p++;
-        } else if (c < 0x20 || c == 0x7f) {
-            g_string_append_printf(out, "\\u%04x", c);
-            p++;
-        } else if (c < 0x80) {
-            g_string_append_c(out, (char)c);
-            p++;
-        } else if (g_utf8_get_char_validated(p, -1) < (gunichar)-2) {
-            next = g_utf8_next_char(p);
-            g_string_append_len(out, p, next - p);
-            p = next;
-        } else {
-            /* A VM name is bytes; JSON is UTF-8. */
-            g_string_append(out, "\\ufffd");
-            p++;
-        }
-    }
-    g_string_append_c(out, '"');
-}
-
-/* Keys are written with the separator of the one before them, so the last needs no fixup. */
-static void
-json_key(GString *out, bool *first, const char *indent, const char *key)
-{
-    g_string_append_printf(out, "%s\n%s\"%s\": ", *first ? "" : ",", indent, key);
-    *first = false;
-}
-
-static void
-json_u64(GString *out, bool *first, const char *indent, const char *key, uint64_t v)
-{
-    json_key(out, first, indent, key);
-    g_string_append_printf(out, "%" G_GUINT64_FORMAT, v);
-}
-
-/* @v, or null when @on is false. */
-static void
-json_u64_or_null(GString *out, bool *first, const char *indent, const char *key, bool on,
-                 uint64_t v)
-{
-    json_key(out, first, indent, key);
-    if (on)
-        g_string_append_printf(out, "%" G_GUINT64_FORMAT, v);
-    else
-        g_string_append(out, "null");
-}
-
-static void
-json_bool(GString *out, bool *first, const char *indent, const char *key, bool v)
-{
-    json_key(out, first, indent, key);
-    g_string_append(out, v ? "true" : "false");
-}
-
-static void
-json_str(GString *out, bool *first, const char *indent, const char *key, const char *v)
-{
-    json_key(out, first, indent, key);
-    json_string(out, v);
-}
-
 static const char *const accel_names[] = {
     [VM_ACCEL_TCG] = "tcg",
     [VM_ACCEL_KVM] = "kvm",
@@ -186,76 +112,75 @@ static const char *const accel_names[] = {
 };
 
 static void
-json_vm(GString *out, const VmSpec *spec)
+json_vm(JsonWriter *w, const VmSpec *spec)
 {
-    const char *in = "    ";
-    bool first = true;
-
-    g_string_append(out, "{");
-    json_str(out, &first, in, "name", spec->name);
-    json_str(out, &first, in, "probe_reason", spec->probe ? spec->probe_reason : NULL);
-    json_u64(out, &first, in, "ram_size", spec->ram_size);
-    json_u64(out, &first, in, "vcpus", spec->vcpus);
-    json_u64(out, &first, in, "maxcpus", spec->maxcpus);
-    json_str(out, &first, in, "accel",
-             (unsigned)spec->accel < G_N_ELEMENTS(accel_names) ? accel_names[spec->accel]
-                                                               : "other");
-    json_u64(out, &first, in, "iothreads", spec->iothreads);
-    json_u64(out, &first, in, "disks", spec->disks ? spec->disks->len : 0);
-    json_u64(out, &first, in, "nics", spec->nics);
-    json_u64(out, &first, in, "vfio", spec->vfio);
-    json_bool(out, &first, in, "mem_lock", spec->mem_lock);
-    g_string_append(out, "\n  }");
+    json_begin_object(w);
+    json_member_str(w, "name", spec->name);
+    json_member_str(w, "probe_reason", spec->probe ? spec->probe_reason : NULL);
+    json_member_u64(w, "ram_size", spec->ram_size);
+    json_member_u64(w, "vcpus", spec->vcpus);
+    json_member_u64(w, "maxcpus", spec->maxcpus);
+    json_member_str(w, "accel",
+                    (unsigned)spec->accel < G_N_ELEMENTS(accel_names) ? accel_names[spec->accel]
+                                                                      : "other");
+    json_member_u64(w, "iothreads", spec->iothreads);
+    json_member_u64(w, "disks", spec->disks ? spec->disks->len : 0);
+    json_member_u64(w, "nics", spec->nics);
+    json_member_u64(w, "vfio", spec->vfio);
+    json_member_bool(w, "mem_lock", spec->mem_lock);
+    json_end_object(w);
 }
 
 static void
-json_components(GString *out, const Overhead *o)
+json_components(JsonWriter *w, const Overhead *o)
 {
     guint n = o ? o->terms->len : 0;
 
-    if (n == 0) {
-        g_string_append(out, "[]");
-        return;
-    }
-    g_string_append(out, "[");
+    json_begin_array(w);
     for (guint i = 0; i < n; i++) {
         const OverheadTerm *t = &g_array_index(o->terms, OverheadTerm, i);
-        bool first = true;
 
-        g_string_append_printf(out, "%s\n    {", i ? "," : "");
-        json_str(out, &first, "      ", "name", t->name);
-        json_u64(out, &first, "      ", "bytes", t->bytes);
-        json_str(out, &first, "      ", "source", t->source);
-        g_string_append(out, "\n    }");
+        json_element(w);
+        json_begin_object(w);
+        json_member_str(w, "name", t->name);
+        json_member_u64(w, "bytes", t->bytes);
+        json_member_str(w, "source", t->source);
+        json_end_object(w);
     }
-    g_string_append(out, "\n  ]");
+    json_end_array(w);
+}
+
+void
+envelope_json_write(JsonWriter *w, const Envelope *e, const VmSpec *spec)
+{
+    bool live = !e->probe;
+
+    json_begin_object(w);
+    if (spec) {
+        json_key(w, "vm");
+        json_vm(w, spec);
+    }
+    json_member_bool(w, "probe", e->probe);
+    json_member_u64(w, "guest_ram", e->guest_ram);
+    json_member_u64(w, "hugetlb_ram", e->hugetlb_ram);
+    json_member_u64(w, "overhead", e->overhead);
+    json_member_u64_or_null(w, "memory_max", live, e->memory_max);
+    json_member_u64_or_null(w, "memory_high", live && e->memory_high != UINT64_MAX, e->memory_high);
+    json_member_u64_or_null(w, "swap_max", live && e->swap_max, e->swap_max);
+    json_member_u64_or_null(w, "memory_low", live && e->memory_low, e->memory_low);
+    json_member_u64_or_null(w, "memory_min", live && e->memory_min, e->memory_min);
+    json_member_bool(w, "oom_group", live && e->oom_group);
+    json_key(w, "components");
+    json_components(w, live ? e->breakdown : NULL);
+    json_end_object(w);
 }
 
 char *
 envelope_to_json(const Envelope *e, const VmSpec *spec)
 {
-    GString *out = g_string_new("{");
-    const char *in = "  ";
-    bool first = true;
-    bool live = !e->probe;
+    JsonWriter w;
 
-    if (spec) {
-        json_key(out, &first, in, "vm");
-        json_vm(out, spec);
-    }
-    json_bool(out, &first, in, "probe", e->probe);
-    json_u64(out, &first, in, "guest_ram", e->guest_ram);
-    json_u64(out, &first, in, "hugetlb_ram", e->hugetlb_ram);
-    json_u64(out, &first, in, "overhead", e->overhead);
-    json_u64_or_null(out, &first, in, "memory_max", live, e->memory_max);
-    json_u64_or_null(out, &first, in, "memory_high", live && e->memory_high != UINT64_MAX,
-                     e->memory_high);
-    json_u64_or_null(out, &first, in, "swap_max", live && e->swap_max, e->swap_max);
-    json_u64_or_null(out, &first, in, "memory_low", live && e->memory_low, e->memory_low);
-    json_u64_or_null(out, &first, in, "memory_min", live && e->memory_min, e->memory_min);
-    json_bool(out, &first, in, "oom_group", live && e->oom_group);
-    json_key(out, &first, in, "components");
-    json_components(out, live ? e->breakdown : NULL);
-    g_string_append(out, "\n}");
-    return g_string_free(out, FALSE);
+    json_writer_init(&w);
+    envelope_json_write(&w, e, spec);
+    return json_writer_finish(&w);
 }

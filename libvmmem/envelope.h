@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "json-writer.h"
 #include "overhead.h"
 #include "vm-spec.h"
 
@@ -35,3 +36,5 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Envelope, envelope_free)
 /* The explain JSON (docs/json.md), pretty-printed, no trailing newline; free with g_free().
  * @spec may be NULL: the "vm" object is then left out. */
 char *envelope_to_json(const Envelope *envelope, const VmSpec *spec);
+/* The same object, written where @w stands (nested in the calibrate JSON). */
+void envelope_json_write(JsonWriter *w, const Envelope *envelope, const VmSpec *spec);

@@ -164,6 +164,7 @@ vm_spec_free(VmSpec *spec)
     g_free(spec->name);
     g_free(spec->probe_reason);
     g_free(spec->machine);
+    g_free(spec->mem_path);
     g_clear_pointer(&spec->backends, g_ptr_array_unref);
     g_clear_pointer(&spec->disks, g_ptr_array_unref);
     g_clear_pointer(&spec->videos, g_ptr_array_unref);
@@ -1594,13 +1595,19 @@ count_main_ram(ParseState *st, GError **error)
         return refuse_in(st, numa_memdev->src, error, EINVAL,
                          "'-machine memory-backend' and NUMA memdev= exclude each other");
     r = count_machine_ram(st, &counted, error);
-    if (r < 0 || counted)
+    if (r < 0 || counted) {
+        spec->main_ram_backed = counted;
         return r;
+    }
     r = count_numa_ram(st, &counted, error);
-    if (r < 0 || counted)
+    if (r < 0 || counted) {
+        spec->main_ram_backed = counted;
         return r;
+    }
     if (st->mem_path)
         kind = kind_of_path(st->host, st->mem_path);
+    spec->main_ram_kind = kind;
+    spec->mem_path = g_strdup(st->mem_path);
     return add_ram(st, kind, spec->ram_size, st->m_src, error);
 }
 

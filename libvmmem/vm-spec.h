@@ -62,6 +62,12 @@ typedef struct {
     uint64_t guest_ram;   /* charged to the memory controller */
     uint64_t hugetlb_ram; /* charged to the hugetlb controller */
     GPtrArray *backends;  /* VmMemBackend* */
+    /* Where the -m RAM lives.  Backed: backends provide it (-machine memory-backend=, NUMA
+     * memdev=), it has no mapping of its own.  Otherwise qemu maps one block of ram_size,
+     * anonymous or, with -mem-path, a file in or at mem_path (calibrate.c finds it by that). */
+    bool main_ram_backed;
+    VmRamKind main_ram_kind;
+    char *mem_path;
 
     unsigned vcpus;   /* -smp cpus after qemu's topology rules; 1 when absent */
     unsigned maxcpus; /* >= vcpus */

@@ -5,6 +5,7 @@
  * vmmemd, the tests) and reach past the public API where it has no call yet: the per-VM launch
  * policy and the libvirt domain mode. */
 
+#include "calibrate.h"
 #include "cgroup-backend.h"
 #include "config.h"
 #include "envelope.h"
@@ -29,11 +30,20 @@ struct vmmem_spec {
     HostInfo *host;
 };
 
+/* Reference-counted too: a calibration keeps its envelope for the JSON. */
 struct vmmem_envelope {
+    gatomicrefcount ref;
     Envelope *envelope;
     struct vmmem_spec *spec;
 };
 
 struct vmmem_scope {
     CgroupScope *scope;
+};
+
+struct vmmem_calibration {
+    struct vmmem_envelope *envelope; /* a reference */
+    GPtrArray *layout;               /* CalRamBlock*: the guest RAM to find in qemu's smaps */
+    CalResult *result;
+    gint64 start_us; /* monotonic time of the first sample; 0 before it */
 };

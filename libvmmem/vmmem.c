@@ -6,6 +6,8 @@
 
 #include "vmmem-build-config.h"
 #include "config.h"
+#include "calibrate-read.h"
+#include "calibrate.h"
 #include "cgroup-backend.h"
 #include "cgroup-util.h"
 #include "envelope.h"
@@ -221,6 +223,7 @@ vmmem_envelope_new(const vmmem_spec *spec, const vmmem_config *config, unsigned 
                          &error) < 0)
         return export_error(error, -1, reterr);
     *ret_envelope = g_new0(vmmem_envelope, 1);
+    g_atomic_ref_count_init(&(*ret_envelope)->ref);
     g_atomic_ref_count_inc((gatomicrefcount *)&spec->ref);
     (*ret_envelope)->spec = (vmmem_spec *)spec;
     (*ret_envelope)->envelope = g_steal_pointer(&envelope);
@@ -302,7 +305,7 @@ vmmem_envelope_to_json(const vmmem_envelope *e, unsigned flags, char **ret_json,
 vmmem_envelope *
 vmmem_envelope_free(vmmem_envelope *e)
 {
-    if (e) {
+    if (e && g_atomic_ref_count_dec(&e->ref)) {
         envelope_free(e->envelope);
         vmmem_spec_free(e->spec);
         g_free(e);
@@ -321,15 +324,17 @@ vmmem_scope_new(const vmmem_envelope *envelope, const vmmem_config *config, cons
     CgroupPlan *plan = NULL;
     GError *error = NULL;
 
-    return_val_if_fail(envelope && ret_scope && !(flags & ~(unsigned)VMMEM_SCOPE_DRY_RUN), -EINVAL);
+    return_val_if_fail(envelope && ret_scope &&
+                           !(flags & ~(unsigned)(VMMEM_SCOPE_DRY_RUN | VMMEM_SCOPE_CALIBRATE)),
+                       -EINVAL);
     if (!config)
         defaults = config_new_default();
     if (!name)
         name = envelope->envelope->vm_name;
     if (!name)
         name = fallback = g_strdup_printf("pid-%d", (int)getpid());
-    if (cgroup_plan_new(envelope->envelope, config ? config->config : defaults, name, &plan,
-                        &error) < 0)
+    if (((flags & VMMEM_SCOPE_CALIBRATE) ? cgroup_plan_new_calibrate : cgroup_plan_new)(
+            envelope->envelope, config ? config->config : defaults, name, &plan, &error) < 0)
         return export_error(error, -1, reterr);
     *ret_scope = g_new0(vmmem_scope, 1);
     (*ret_scope)->scope = cgroup_scope_new(
@@ -456,4 +461,163 @@ vmmem_gc(const vmmem_config *config, unsigned flags, unsigned *ret_removed, vmme
     if (ret_removed)
         *ret_removed = removed;
     return 0;
+}
+
+/* ---- calibration ---- */
+
+int
+vmmem_calibration_new(const vmmem_envelope *envelope, unsigned flags,
+                      vmmem_calibration **ret_calibration, vmmem_error **reterr)
+{
+    g_autoptr(GPtrArray) layout = NULL;
+    GError *error = NULL;
+    vmmem_calibration *c;
+
+    return_val_if_fail(envelope && ret_calibration && flags == 0, -EINVAL);
+    if (cal_layout_from_spec(envelope->spec->spec, &layout, &error) < 0)
+        return export_error(error, -1, reterr);
+    c = g_new0(vmmem_calibration, 1);
+    g_atomic_ref_count_inc((gatomicrefcount *)&envelope->ref);
+    c->envelope = (vmmem_envelope *)envelope;
+    c->layout = g_steal_pointer(&layout);
+    c->result = cal_result_new();
+    *ret_calibration = c;
+    return 0;
+}
+
+int
+vmmem_calibration_sample(vmmem_calibration *c, const vmmem_scope *scope, pid_t qemu_pid,
+                         unsigned flags, vmmem_error **reterr)
+{
+    g_auto(CalReading) reading = {0};
+    GError *error = NULL;
+    CalTexts texts;
+    CalSample sample;
+    gint64 now = g_get_monotonic_time();
+    int r;
+
+    return_val_if_fail(c && scope && qemu_pid > 0 && flags == 0 && !c->result->finished, -EINVAL);
+    if (c->start_us == 0)
+        c->start_us = now;
+    if (cal_read_sample(scope->scope, qemu_pid, &reading, &error) < 0)
+        return export_error(error, -1, reterr);
+    texts = cal_reading_texts(&reading);
+    r = cal_sample_from_texts(c->layout, &texts, (uint64_t)(now - c->start_us) / 1000, &sample,
+                              &error);
+    if (r == -EAGAIN) {
+        cal_result_skip(c->result, error->message);
+        g_clear_error(&error);
+        return 0;
+    }
+    if (r < 0)
+        return export_error(error, -1, reterr);
+    cal_result_add(c->result, &sample);
+    return 0;
+}
+
+int
+vmmem_calibration_finish(vmmem_calibration *c, const vmmem_scope *scope, int qemu_status,
+                         unsigned flags, vmmem_error **reterr)
+{
+    g_autofree char *peak = NULL, *events = NULL, *max = NULL;
+    GError *error = NULL;
+    uint64_t duration_ms;
+
+    return_val_if_fail(c && scope && qemu_status >= -1 && qemu_status <= 255 && flags == 0 &&
+                           !c->result->finished,
+                       -EINVAL);
+    duration_ms = c->start_us ? (uint64_t)(g_get_monotonic_time() - c->start_us) / 1000 : 0;
+    if (cal_read_end(scope->scope, &peak, &events, &max, &error) < 0 ||
+        cal_result_finish(c->result, peak, events, max, qemu_status, duration_ms, &error) < 0)
+        return export_error(error, -1, reterr);
+    return 0;
+}
+
+size_t
+vmmem_calibration_get_n_samples(const vmmem_calibration *c)
+{
+    return c ? c->result->n_samples : 0;
+}
+
+size_t
+vmmem_calibration_get_n_skipped(const vmmem_calibration *c)
+{
+    return c ? c->result->n_skipped : 0;
+}
+
+uint64_t
+vmmem_calibration_get_duration_ms(const vmmem_calibration *c)
+{
+    return c ? c->result->duration_ms : 0;
+}
+
+uint64_t
+vmmem_calibration_get_must_fit_peak(const vmmem_calibration *c, uint64_t *ret_at_ms)
+{
+    if (!c)
+        return 0;
+    if (ret_at_ms)
+        *ret_at_ms = c->result->peak.t_ms;
+    return c->result->peak.must_fit;
+}
+
+size_t
+vmmem_calibration_get_n_parts(const vmmem_calibration *c)
+{
+    return c ? cal_n_parts : 0;
+}
+
+int
+vmmem_calibration_get_part(const vmmem_calibration *c, size_t index, const char **ret_name,
+                           uint64_t *ret_at_peak, uint64_t *ret_max)
+{
+    return_val_if_fail(c, -EINVAL);
+    if (index >= cal_n_parts)
+        return -ERANGE;
+    if (ret_name)
+        *ret_name = cal_parts[index].name;
+    if (ret_at_peak)
+        *ret_at_peak = cal_field(&c->result->peak, &cal_parts[index]);
+    if (ret_max)
+        *ret_max = cal_field(&c->result->max, &cal_parts[index]);
+    return 0;
+}
+
+uint64_t
+vmmem_calibration_get_reclaimable_peak(const vmmem_calibration *c)
+{
+    return c ? c->result->reclaim_peak.reclaimable : 0;
+}
+
+uint64_t
+vmmem_calibration_get_guest_peak(const vmmem_calibration *c)
+{
+    return c ? c->result->guest_peak.guest_resident : 0;
+}
+
+uint64_t
+vmmem_calibration_get_memory_peak(const vmmem_calibration *c)
+{
+    return c && c->result->has_memory_peak ? c->result->memory_peak : 0;
+}
+
+int
+vmmem_calibration_to_json(const vmmem_calibration *c, unsigned flags, char **ret_json,
+                          vmmem_error **reterr)
+{
+    return_val_if_fail(c && ret_json && flags == 0, -EINVAL);
+    *ret_json = cal_result_to_json(c->result, c->envelope->envelope, c->envelope->spec->spec);
+    return 0;
+}
+
+vmmem_calibration *
+vmmem_calibration_free(vmmem_calibration *c)
+{
+    if (c) {
+        vmmem_envelope_free(c->envelope);
+        g_ptr_array_unref(c->layout);
+        cal_result_free(c->result);
+        g_free(c);
+    }
+    return NULL;
 }

@@ -4,8 +4,8 @@
  *
  * The pipeline is  qemu argv -> spec -> envelope (overhead breakdown) -> scope (cgroup plan) ->
  * backend.  Everything up to and including vmmem_scope_new() is pure: it reads no cgroup and
- * writes nothing.  Only vmmem_scope_create(), _attach_pid(), _destroy(), _read_usage() and
- * vmmem_gc() touch the system.
+ * writes nothing.  Only vmmem_scope_create(), _attach_pid(), _destroy(), _read_usage(),
+ * vmmem_gc() and vmmem_calibration_sample() and _finish() touch the system.
  *
  * Conventions: every fallible function returns 0 or a negative errno.  @reterr may be NULL; when
  * it is not and the call fails, *reterr receives an error to free with vmmem_error_free(),
@@ -43,10 +43,12 @@ typedef struct vmmem_config vmmem_config;
 typedef struct vmmem_spec vmmem_spec;
 typedef struct vmmem_envelope vmmem_envelope;
 typedef struct vmmem_scope vmmem_scope;
+typedef struct vmmem_calibration vmmem_calibration;
 
 VMMEM_PUBLIC const char *vmmem_version(void);
 
-/* Frees strings handed out by the library (vmmem_envelope_to_json()). */
+/* Frees strings handed out by the library (vmmem_envelope_to_json(),
+ * vmmem_calibration_to_json()). */
 VMMEM_PUBLIC void vmmem_free(void *p);
 
 /* ---- errors ---- */
@@ -54,7 +56,8 @@ VMMEM_PUBLIC void vmmem_free(void *p);
 /* Positive errno: EINVAL malformed argv or config, ERANGE overflow (and an index past the end,
  * returned as -ERANGE without an error object), EOPNOTSUPP an option that
  * affects memory but cannot be modelled, ENOMEDIUM no usable cgroup v2 memory controller,
- * EPERM/EACCES not permitted, ENOENT parent missing, EEXIST a live scope of that name. */
+ * EPERM/EACCES not permitted, ENOENT parent missing, EEXIST a live scope of that name;
+ * calibration: ENODATA no sample found the guest RAM, ENOSPC the VM reached memory.max. */
 VMMEM_PUBLIC int vmmem_error_get_errno(const vmmem_error *e);
 /* One line, no trailing newline, no program-name prefix. */
 VMMEM_PUBLIC const char *vmmem_error_get_message(const vmmem_error *e);
@@ -131,7 +134,13 @@ VMMEM_PUBLIC vmmem_envelope *vmmem_envelope_free(vmmem_envelope *envelope);
 
 enum {
     /* vmmem_scope_new(): plan only; create/attach/destroy record nothing and touch nothing. */
-    VMMEM_SCOPE_DRY_RUN = 1u << 0
+    VMMEM_SCOPE_DRY_RUN = 1u << 0,
+    /* vmmem_scope_new(): the scope for a calibration (vmmem_calibration_new()), whose limits
+     * leave the VM room to show what it really uses: memory.max = guest RAM + max(4 x the
+     * envelope's overhead, 1 GiB), memory.high max, memory.swap.max 0 (swap would hide memory),
+     * memory.oom.group 1, no memory.low or memory.min, whatever the policy says.  Combines with
+     * VMMEM_SCOPE_DRY_RUN.  Since 0.2. */
+    VMMEM_SCOPE_CALIBRATE = 1u << 1
 };
 
 /* Plans the scope: its cgroup path and the ordered list of files it will write.  @name: the
@@ -166,6 +175,65 @@ VMMEM_PUBLIC int vmmem_scope_read_usage(const vmmem_scope *scope, uint64_t *ret_
 /* Frees the object; the cgroup itself stays. */
 VMMEM_PUBLIC vmmem_scope *vmmem_scope_free(vmmem_scope *scope);
 
+/* ---- calibration: a running VM's real overhead (since 0.2) ---- */
+
+/* Measures what a VM really uses beyond its guest RAM, next to what @envelope budgets for it:
+ * the contract is docs/json.md, "The calibrate JSON".  Run the VM in a scope of its own (made
+ * with VMMEM_SCOPE_CALIBRATE, or any scope that holds this VM only), take samples while it
+ * runs, then finish.  The calibration keeps what it needs of @envelope.  Pure.  A probe
+ * command line (no guest RAM) is refused with -EINVAL. */
+VMMEM_PUBLIC int vmmem_calibration_new(const vmmem_envelope *envelope, unsigned flags,
+                                       vmmem_calibration **ret_calibration, vmmem_error **reterr);
+/* Takes one sample of @scope (created, not a dry run) and of @qemu_pid, the qemu inside it:
+ * the scope's memory.current, memory.stat and cgroup.procs, and /proc/PID/smaps of every
+ * process there, in which qemu's guest RAM mappings are told apart from its own memory.  Call
+ * it at your own cadence (vmmem calibrate: every 100 ms); a peak between two samples is not
+ * seen.  A sample that cannot find the guest RAM (qemu starting or exiting, a memory layout
+ * vmmem does not recognise) does not count: it returns 0 and adds to
+ * vmmem_calibration_get_n_skipped().  Fails when the scope's files cannot be read. */
+VMMEM_PUBLIC int vmmem_calibration_sample(vmmem_calibration *calibration, const vmmem_scope *scope,
+                                          pid_t qemu_pid, unsigned flags, vmmem_error **reterr);
+/* Ends the calibration: reads memory.peak, memory.events and memory.max of @scope, which must
+ * still exist (after qemu exited, before vmmem_scope_destroy()).  @qemu_status: qemu's exit
+ * status, 0-255 (128 + the signal when it was killed), or -1 when unknown or still running.
+ * Fails with -ENODATA when no sample found the guest RAM, and with -ENOSPC when memory.events
+ * counts a max, oom or oom_kill event: figures taken under reclaim or after an OOM kill are not
+ * the VM's own.  No more samples after it, whatever it returned. */
+VMMEM_PUBLIC int vmmem_calibration_finish(vmmem_calibration *calibration, const vmmem_scope *scope,
+                                          int qemu_status, unsigned flags, vmmem_error **reterr);
+/* The getters describe the samples taken so far (0 before the first). */
+/* Samples that found the guest RAM, and those that did not. */
+VMMEM_PUBLIC size_t vmmem_calibration_get_n_samples(const vmmem_calibration *calibration);
+VMMEM_PUBLIC size_t vmmem_calibration_get_n_skipped(const vmmem_calibration *calibration);
+/* From the first sample to vmmem_calibration_finish(); 0 before it. */
+VMMEM_PUBLIC uint64_t vmmem_calibration_get_duration_ms(const vmmem_calibration *calibration);
+/* The largest must-fit overhead of a sample: what memory.max must hold beyond guest RAM and the
+ * kernel cannot reclaim without swap (anonymous memory outside guest RAM, kernel memory,
+ * socket buffers, shmem outside guest RAM).  @ret_at_ms (may be NULL): when, since the first
+ * sample. */
+VMMEM_PUBLIC uint64_t vmmem_calibration_get_must_fit_peak(const vmmem_calibration *calibration,
+                                                          uint64_t *ret_at_ms);
+/* The must-fit overhead by part, which add up to it: "anon", "pagetables", "sec_pagetables",
+ * "slab", "percpu", "kernel_stack", "kernel_other", "sock", "shmem" (docs/json.md).
+ * @ret_at_peak: in the sample of the peak; @ret_max: the part's own largest over the samples.
+ * Any out-parameter may be NULL. */
+VMMEM_PUBLIC size_t vmmem_calibration_get_n_parts(const vmmem_calibration *calibration);
+VMMEM_PUBLIC int vmmem_calibration_get_part(const vmmem_calibration *calibration, size_t index,
+                                            const char **ret_name, uint64_t *ret_at_peak,
+                                            uint64_t *ret_max);
+/* The largest page cache outside guest RAM (qemu's binary, buffered disk I/O): charged to
+ * memory.max but reclaimable, so not part of the must-fit overhead. */
+VMMEM_PUBLIC uint64_t vmmem_calibration_get_reclaimable_peak(const vmmem_calibration *calibration);
+/* The most guest RAM resident (charged to memory: anonymous, shmem or page cache). */
+VMMEM_PUBLIC uint64_t vmmem_calibration_get_guest_peak(const vmmem_calibration *calibration);
+/* The scope's memory.peak, read by vmmem_calibration_finish(); 0 before it or where the kernel
+ * lacks it (Linux < 5.19). */
+VMMEM_PUBLIC uint64_t vmmem_calibration_get_memory_peak(const vmmem_calibration *calibration);
+/* The calibrate JSON contract (docs/json.md).  Free *ret_json with vmmem_free(). */
+VMMEM_PUBLIC int vmmem_calibration_to_json(const vmmem_calibration *calibration, unsigned flags,
+                                           char **ret_json, vmmem_error **reterr);
+VMMEM_PUBLIC vmmem_calibration *vmmem_calibration_free(vmmem_calibration *calibration);
+
 /* Removes every empty vmmem scope under the configured parent. */
 VMMEM_PUBLIC int vmmem_gc(const vmmem_config *config, unsigned flags, unsigned *ret_removed,
                           vmmem_error **reterr);
@@ -181,6 +249,7 @@ VMMEM_DEFINE_POINTER_CLEANUP(vmmem_config, vmmem_config_free)
 VMMEM_DEFINE_POINTER_CLEANUP(vmmem_spec, vmmem_spec_free)
 VMMEM_DEFINE_POINTER_CLEANUP(vmmem_envelope, vmmem_envelope_free)
 VMMEM_DEFINE_POINTER_CLEANUP(vmmem_scope, vmmem_scope_free)
+VMMEM_DEFINE_POINTER_CLEANUP(vmmem_calibration, vmmem_calibration_free)
 
 #ifdef __cplusplus
 }

@@ -32,10 +32,12 @@ int vmmem_header_check(const vmmem_envelope *envelope);
 int vmmem_header_check(const vmmem_envelope *envelope)
 {
     vmmem_scope *none = NULL;
+    vmmem_calibration *no_calibration = NULL;
     unsigned flags = VMMEM_CONFIG_IGNORE_ENV | VMMEM_CONFIG_NO_FILE | VMMEM_SCOPE_DRY_RUN |
-                     VMMEM_SCOPE_DESTROY_KILL;
+                     VMMEM_SCOPE_CALIBRATE | VMMEM_SCOPE_DESTROY_KILL;
 
     vmmem_scope_freep(&none);
+    vmmem_calibration_freep(&no_calibration);
     return vmmem_envelope_get_memory_high(envelope) == VMMEM_LIMIT_MAX && flags != 0;
 }
 EOT

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json-check.h"
 #include "vmmem/vmmem.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_error, vmmem_error_free)
@@ -27,6 +28,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_config, vmmem_config_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_spec, vmmem_spec_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_envelope, vmmem_envelope_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_scope, vmmem_scope_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_calibration, vmmem_calibration_free)
 
 #define ARGV(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define NO_ARGS   ((const char *const[]){NULL})
@@ -99,158 +101,7 @@ read_host_mounts(void)
     endmntent(f);
 }
 
-/* ---- a small JSON checker: well-formed RFC 8259 or not, nothing more ---- */
-
-static void
-json_ws(const char **p)
-{
-    while (**p == ' ' || **p == '\n' || **p == '\t' || **p == '\r')
-        (*p)++;
-}
-
-static gboolean
-json_string(const char **p)
-{
-    if (**p != '"')
-        return FALSE;
-    for ((*p)++; **p != '"'; (*p)++) {
-        if ((unsigned char)**p < 0x20)
-            return FALSE; /* control characters must be escaped (also catches the end) */
-        if (**p != '\\')
-            continue;
-        (*p)++;
-        if (**p == 'u') {
-            for (int i = 0; i < 4; i++) {
-                if (!g_ascii_isxdigit((*p)[1]))
-                    return FALSE;
-                (*p)++;
-            }
-        } else if (!**p || !strchr("\"\\/bfnrt", **p)) {
-            return FALSE;
-        }
-    }
-    (*p)++;
-    return TRUE;
-}
-
-static gboolean
-json_number(const char **p)
-{
-    const char *start = *p;
-
-    if (**p == '-')
-        (*p)++;
-    if (**p == '0')
-        (*p)++;
-    else if (g_ascii_isdigit(**p))
-        while (g_ascii_isdigit(**p))
-            (*p)++;
-    else
-        return FALSE;
-    if (**p == '.') {
-        (*p)++;
-        if (!g_ascii_isdigit(**p))
-            return FALSE;
-        while (g_ascii_isdigit(**p))
-            (*p)++;
-    }
-    if (**p == 'e' || **p == 'E') {
-        (*p)++;
-        if (**p == '+' || **p == '-')
-            (*p)++;
-        if (!g_ascii_isdigit(**p))
-            return FALSE;
-        while (g_ascii_isdigit(**p))
-            (*p)++;
-    }
-    return *p > start;
-}
-
-static gboolean
-json_value(const char **p, int depth)
-{
-    gboolean object;
-
-    json_ws(p);
-    if (depth > 16)
-        return FALSE;
-    if (**p == '"')
-        return json_string(p);
-    if (**p != '{' && **p != '[') {
-        for (const char *const *lit = (const char *const[]){"true", "false", "null", NULL}; *lit;
-             lit++) {
-            if (g_str_has_prefix(*p, *lit)) {
-                *p += strlen(*lit);
-                return TRUE;
-            }
-        }
-        return json_number(p);
-    }
-    object = **p == '{';
-    (*p)++;
-    json_ws(p);
-    if (**p == (object ? '}' : ']')) {
-        (*p)++;
-        return TRUE;
-    }
-    for (;;) {
-        if (object) {
-            json_ws(p);
-            if (!json_string(p))
-                return FALSE;
-            json_ws(p);
-            if (**p != ':')
-                return FALSE;
-            (*p)++;
-        }
-        if (!json_value(p, depth + 1))
-            return FALSE;
-        json_ws(p);
-        if (**p == ',') {
-            (*p)++;
-            continue;
-        }
-        if (**p != (object ? '}' : ']'))
-            return FALSE;
-        (*p)++;
-        return TRUE;
-    }
-}
-
-static void
-assert_json_valid(const char *json)
-{
-    const char *p = json;
-
-    g_assert_true(g_utf8_validate(json, -1, NULL));
-    g_assert_true(json_value(&p, 0));
-    g_assert_cmpstr(p, ==, ""); /* one value, no trailing newline or garbage */
-}
-
-/* docs/json.md: top-level keys sit at two spaces of indentation, so "\n  \"key\": " matches the
- * top level only (the "vm" object's keys are at four). */
-static const char *
-json_top_value(const char *json, const char *key)
-{
-    g_autofree char *needle = g_strdup_printf("\n  \"%s\": ", key);
-    const char *hit = strstr(json, needle);
-
-    g_assert_nonnull(hit);
-    g_assert_null(strstr(hit + 1, needle)); /* exactly once */
-    return hit + strlen(needle);
-}
-
-static void
-assert_json_u64_or_null(const char *json, const char *key, gboolean present, uint64_t v)
-{
-    const char *value = json_top_value(json, key);
-    g_autofree char *expected = present ? g_strdup_printf("%" PRIu64, v) : g_strdup("null");
-
-    g_assert_true(g_str_has_prefix(value, expected));
-    g_assert_false(g_ascii_isdigit(value[strlen(expected)]));
-}
-
-/* The checker above must be able to fail, or the JSON tests prove nothing. */
+/* The checker (json-check.c) must be able to fail, or the JSON tests prove nothing. */
 static void
 test_json_checker(void)
 {
@@ -291,6 +142,7 @@ test_free_null(void)
     g_assert_null(vmmem_spec_free(NULL));
     g_assert_null(vmmem_envelope_free(NULL));
     g_assert_null(vmmem_scope_free(NULL));
+    g_assert_null(vmmem_calibration_free(NULL));
 }
 
 /* The header's own cleanup helpers, for callers that use __attribute__((cleanup)). */
@@ -1064,6 +916,96 @@ test_dry_run_lifecycle(void)
     g_assert_cmpint(cgroup_exists("vmmem.slice"), ==, parent_before);
 }
 
+/* ---- calibration ---- */
+
+/* The calibration scope's plan, and a calibration whose samples cannot read a dry-run scope:
+ * nothing here touches a cgroup. */
+static void
+test_calibration(void)
+{
+    const char *const *argv = VM_1G("-name", "guest=cal");
+    const char *const *probe = ARGV("-machine", "none");
+    g_autoptr(vmmem_spec) spec = NULL;
+    g_autoptr(vmmem_spec) probe_spec = NULL;
+    g_autoptr(vmmem_envelope) probe_envelope = NULL;
+    g_autoptr(vmmem_scope) scope = NULL;
+    g_autoptr(vmmem_calibration) cal = NULL;
+    g_autoptr(vmmem_error) error = NULL;
+    g_autoptr(vmmem_config) config = NULL;
+    g_autofree char *max = g_strdup_printf("%" PRIu64, 2 * GiB);
+    vmmem_calibration *none = NULL;
+    vmmem_envelope *envelope = NULL;
+    g_autofree char *json = NULL;
+    static const char *const files[] = {"memory.oom.group", "memory.swap.max", "memory.high",
+                                        "memory.max"};
+    const char *values[] = {"1", "0", "max", max};
+    const char *name = NULL, *file, *value;
+    uint64_t at = 1, at_ms = 1, mx = 1;
+
+    g_assert_cmpint(vmmem_spec_new_from_argv(count_args(argv), argv, 0, &spec, NULL), ==, 0);
+    g_assert_cmpint(vmmem_envelope_new(spec, NULL, 0, &envelope, NULL), ==, 0);
+    /* The policy's high and swap stay out of the calibration scope. */
+    g_assert_cmpint(
+        vmmem_config_new(NULL, VMMEM_CONFIG_IGNORE_ENV | VMMEM_CONFIG_NO_FILE, &config, NULL), ==,
+        0);
+    g_assert_cmpint(vmmem_config_set(config, "high", "on", NULL), ==, 0);
+    g_assert_cmpint(vmmem_config_set(config, "swap", "1G", NULL), ==, 0);
+    g_assert_cmpint(vmmem_scope_new(envelope, config, NULL,
+                                    VMMEM_SCOPE_CALIBRATE | VMMEM_SCOPE_DRY_RUN, &scope, NULL),
+                    ==, 0);
+    g_assert_cmpstr(vmmem_scope_get_path(scope), ==, "vmmem.slice/vmmem-cal.scope");
+    g_assert_cmpuint(vmmem_scope_get_n_writes(scope), ==, G_N_ELEMENTS(files));
+    for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+        g_assert_cmpint(vmmem_scope_get_write(scope, i, &file, &value), ==, 0);
+        g_assert_cmpstr(file, ==, files[i]);
+        g_assert_cmpstr(value, ==, values[i]);
+    }
+
+    g_assert_cmpint(vmmem_calibration_new(envelope, 1, &cal, NULL), ==, -EINVAL);
+    g_assert_cmpint(vmmem_calibration_new(envelope, 0, &cal, NULL), ==, 0);
+    /* The calibration keeps the envelope it needs for its JSON. */
+    g_assert_null(vmmem_envelope_free(envelope));
+    g_assert_cmpuint(vmmem_calibration_get_n_samples(cal), ==, 0);
+    g_assert_cmpuint(vmmem_calibration_get_must_fit_peak(cal, &at_ms), ==, 0);
+    g_assert_cmpuint(at_ms, ==, 0);
+    g_assert_cmpuint(vmmem_calibration_get_n_parts(cal), ==, 9);
+    g_assert_cmpint(vmmem_calibration_get_part(cal, 0, &name, &at, &mx), ==, 0);
+    g_assert_cmpstr(name, ==, "anon");
+    g_assert_cmpint(vmmem_calibration_get_part(cal, 8, &name, NULL, NULL), ==, 0);
+    g_assert_cmpstr(name, ==, "shmem");
+    g_assert_cmpint(vmmem_calibration_get_part(cal, 9, &name, NULL, NULL), ==, -ERANGE);
+    g_assert_cmpstr(name, ==, "shmem");
+
+    /* A dry-run scope has nothing to read. */
+    g_assert_cmpint(vmmem_scope_create(scope, 0, NULL), ==, 0);
+    g_assert_cmpint(vmmem_calibration_sample(cal, scope, 0, 0, &error), ==, -EINVAL);
+    g_assert_null(error);
+    g_assert_cmpint(vmmem_calibration_sample(cal, scope, getpid(), 0, &error), ==, -EBADF);
+    assert_error_shape(error, EBADF);
+    g_clear_pointer(&error, vmmem_error_free);
+    g_assert_cmpint(vmmem_calibration_finish(cal, scope, 0, 0, &error), ==, -EBADF);
+    assert_error_shape(error, EBADF);
+    g_clear_pointer(&error, vmmem_error_free);
+    g_assert_cmpint(vmmem_calibration_finish(cal, scope, 256, 0, NULL), ==, -EINVAL);
+    g_assert_cmpuint(vmmem_calibration_get_n_samples(cal), ==, 0);
+
+    g_assert_cmpint(vmmem_calibration_to_json(cal, 0, &json, NULL), ==, 0);
+    assert_json_valid(json);
+    assert_json_u64_or_null(json, "samples", TRUE, 0);
+    assert_json_u64_or_null(json, "memory_peak", FALSE, 0);
+    g_assert_nonnull(strstr(json, "\n  \"finished\": false,\n"));
+    g_assert_nonnull(strstr(json, "\n    \"overhead\": 86237184,\n"));
+    g_assert_nonnull(strstr(json, "\"name\": \"cal\""));
+
+    /* A probe has no guest RAM to calibrate. */
+    g_assert_cmpint(vmmem_spec_new_from_argv(count_args(probe), probe, 0, &probe_spec, NULL), ==,
+                    0);
+    g_assert_cmpint(vmmem_envelope_new(probe_spec, NULL, 0, &probe_envelope, NULL), ==, 0);
+    g_assert_cmpint(vmmem_calibration_new(probe_envelope, 0, &none, &error), ==, -EINVAL);
+    assert_error_shape(error, EINVAL);
+    g_assert_null(none);
+}
+
 /* ---- NULL arguments ---- */
 
 static void
@@ -1075,6 +1017,7 @@ test_null_arguments(void)
     g_autoptr(vmmem_scope) scope = NULL;
     const char *const *argv = VM_1G();
     vmmem_spec *no_spec = NULL;
+    vmmem_calibration *cal = NULL;
     vmmem_error *error = NULL;
     char *json = NULL;
     uint64_t u;
@@ -1109,6 +1052,13 @@ test_null_arguments(void)
     g_assert_cmpint(vmmem_scope_attach_pid(scope, -1, 0, &error), ==, -EINVAL);
     g_assert_cmpint(vmmem_scope_destroy(NULL, 0, &error), ==, -EINVAL);
     g_assert_cmpint(vmmem_scope_read_usage(NULL, &u, &u, &u, &error), ==, -EINVAL);
+    g_assert_cmpint(vmmem_calibration_new(NULL, 0, &cal, &error), ==, -EINVAL);
+    g_assert_cmpint(vmmem_calibration_new(envelope, 0, NULL, &error), ==, -EINVAL);
+    g_assert_null(cal);
+    g_assert_cmpint(vmmem_calibration_sample(NULL, scope, 1, 0, &error), ==, -EINVAL);
+    g_assert_cmpint(vmmem_calibration_finish(NULL, scope, 0, 0, &error), ==, -EINVAL);
+    g_assert_cmpint(vmmem_calibration_get_part(NULL, 0, NULL, NULL, NULL), ==, -EINVAL);
+    g_assert_cmpint(vmmem_calibration_to_json(NULL, 0, &json, &error), ==, -EINVAL);
     /* The header does not say whether these fill *reterr (today they do not): either way the
      * caller can free what it got. */
     vmmem_error_free(error);
@@ -1136,6 +1086,14 @@ test_null_arguments(void)
     g_assert_cmpuint(vmmem_envelope_get_n_components(NULL), ==, 0);
     g_assert_null(vmmem_scope_get_path(NULL));
     g_assert_cmpuint(vmmem_scope_get_n_writes(NULL), ==, 0);
+    g_assert_cmpuint(vmmem_calibration_get_n_samples(NULL), ==, 0);
+    g_assert_cmpuint(vmmem_calibration_get_n_skipped(NULL), ==, 0);
+    g_assert_cmpuint(vmmem_calibration_get_duration_ms(NULL), ==, 0);
+    g_assert_cmpuint(vmmem_calibration_get_must_fit_peak(NULL, &u), ==, 0);
+    g_assert_cmpuint(vmmem_calibration_get_n_parts(NULL), ==, 0);
+    g_assert_cmpuint(vmmem_calibration_get_reclaimable_peak(NULL), ==, 0);
+    g_assert_cmpuint(vmmem_calibration_get_guest_peak(NULL), ==, 0);
+    g_assert_cmpuint(vmmem_calibration_get_memory_peak(NULL), ==, 0);
 }
 
 /* ---- registration ---- */
@@ -1177,6 +1135,7 @@ main(int argc, char **argv)
     g_test_add_func("/public-api/json-hostile-name", test_json_hostile_name);
     ADD_ROWS("/public-api/scope", scope_rows, desc, test_scope);
     g_test_add_func("/public-api/dry-run-lifecycle", test_dry_run_lifecycle);
+    g_test_add_func("/public-api/calibration", test_calibration);
 
     int r = g_test_run();
     g_ptr_array_unref(host.cgroup2_mounts);

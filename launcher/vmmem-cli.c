@@ -497,9 +497,11 @@ static void
 print_calibration(const vmmem_calibration *cal, const vmmem_envelope *envelope,
                   const vmmem_scope *scope, int status, uint64_t interval_ms)
 {
-    uint64_t at_ms, peak = vmmem_calibration_get_must_fit_peak(cal, &at_ms);
+    uint64_t at_ms, must_fit = vmmem_calibration_get_must_fit_peak(cal, &at_ms);
+    uint64_t peak = vmmem_calibration_get_peak_overhead(cal);
     uint64_t budget = vmmem_envelope_get_overhead(envelope);
-    g_autofree char *p = format_size(peak);
+    g_autofree char *p = format_size(must_fit);
+    g_autofree char *po = format_size(peak);
     g_autofree char *reclaim = format_size(vmmem_calibration_get_reclaimable_peak(cal));
     g_autofree char *mpeak = format_size(vmmem_calibration_get_memory_peak(cal));
     g_autofree char *guest = format_size(vmmem_calibration_get_guest_peak(cal));
@@ -523,15 +525,19 @@ print_calibration(const vmmem_calibration *cal, const vmmem_envelope *envelope,
         g_autofree char *m = format_size(max);
         printf("  %-14s %10s  %s\n", name, a, m);
     }
+    if (peak > must_fit)
+        printf("\nBetween two samples it was higher: memory.current and memory.peak bound the "
+               "overhead from below at %s, the VM's peak overhead\n",
+               po);
     printf("\nReclaimable peak: %s of page cache outside guest RAM (qemu's files, buffered "
            "I/O)\n",
            reclaim);
     printf("memory.peak: %s, guest RAM resident peak %s of %s\n\n", mpeak, guest, ram);
     if (peak > 0)
-        printf("vmmem's budget: overhead %s = %.2f x the must-fit peak\n", b,
+        printf("vmmem's budget: overhead %s = %.2f x the peak overhead\n", b,
                (double)budget / (double)peak);
     else
-        printf("vmmem's budget: overhead %s (the must-fit peak is 0)\n", b);
+        printf("vmmem's budget: overhead %s (the peak overhead is 0)\n", b);
     for (size_t i = 0; i < vmmem_envelope_get_n_components(envelope); i++) {
         const char *name;
         uint64_t bytes;

@@ -2,6 +2,7 @@
 /* Calibration's reads of the system: the scope's memory files, its cgroup.procs and the smaps
  * of each process in it, each read whole into a string (calibrate.c parses them). */
 #include <string.h>
+#include <unistd.h>
 
 #include "calibrate-read.h"
 #include "cgroup-util.h"
@@ -10,6 +11,7 @@
 void
 cal_reading_clear(CalReading *reading)
 {
+    g_clear_pointer(&reading->peak, g_free);
     g_clear_pointer(&reading->current, g_free);
     g_clear_pointer(&reading->stat_before, g_free);
     g_clear_pointer(&reading->stat_after, g_free);
@@ -21,11 +23,13 @@ CalTexts
 cal_reading_texts(const CalReading *reading)
 {
     return (CalTexts){
+        .peak = reading->peak,
         .current = reading->current,
         .stat_before = reading->stat_before,
         .stat_after = reading->stat_after,
         .qemu_smaps = reading->qemu_smaps,
         .other_smaps = (const char *const *)reading->other_smaps->pdata,
+        .precharge = reading->precharge,
     };
 }
 
@@ -56,6 +60,17 @@ read_smaps(pid_t pid, char **ret_text, GError **error)
     return 0;
 }
 
+/* The kernel's MEMCG_CHARGE_BATCH (mm/memcontrol.c): pages a CPU charges a cgroup in advance. */
+#define MEMCG_CHARGE_BATCH 64
+
+static uint64_t
+precharge_bytes(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN), page = sysconf(_SC_PAGESIZE);
+
+    return (uint64_t)MAX(cpus, 1) * MEMCG_CHARGE_BATCH * (uint64_t)MAX(page, 4096);
+}
+
 int
 cal_read_sample(const CgroupScope *s, pid_t qemu_pid, CalReading *ret_reading, GError **error)
 {
@@ -68,6 +83,9 @@ cal_read_sample(const CgroupScope *s, pid_t qemu_pid, CalReading *ret_reading, G
     rc = check_scope(s, error);
     if (rc < 0)
         return rc;
+    /* memory.peak first: everything read after it bounds the moment it was reached. */
+    (void)cg_read(s->scope_fd, path, "memory.peak", &r.peak, NULL);
+    r.precharge = precharge_bytes();
     if ((rc = cg_read(s->scope_fd, path, "memory.current", &r.current, error)) < 0 ||
         (rc = cg_read_all(s->scope_fd, path, "memory.stat", &r.stat_before, error)) < 0 ||
         (rc = cg_read_all(s->scope_fd, path, "cgroup.procs", &procs, error)) < 0)

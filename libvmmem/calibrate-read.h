@@ -11,7 +11,9 @@
  * /proc/PID into strings, for the pure parsers of calibrate.c. */
 
 typedef struct {
+    char *peak; /* NULL before Linux 5.19 */
     char *current, *stat_before, *stat_after;
+    uint64_t precharge;
     char *qemu_smaps;       /* NULL: qemu is not in the scope's cgroup.procs */
     GPtrArray *other_smaps; /* char*, NULL-terminated */
 } CalReading;

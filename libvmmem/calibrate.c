@@ -343,6 +343,8 @@ cal_smaps_add(const char *text, const GPtrArray *layout, CalMaps *maps, GError *
 
         if (!v->block) {
             add.other_anon += v->anonymous;
+            if (v->perms[2] == 'x' && !*v->name)
+                add.exec_anon += v->anonymous;
             continue;
         }
         /* A private file mapping's written pages are anonymous copies; only the rest is the
@@ -359,6 +361,7 @@ cal_smaps_add(const char *text, const GPtrArray *layout, CalMaps *maps, GError *
     maps->guest_file += add.guest_file;
     maps->guest_hugetlb += add.guest_hugetlb;
     maps->other_anon += add.other_anon;
+    maps->exec_anon += add.exec_anon;
     return 0;
 }
 
@@ -384,6 +387,10 @@ cal_sample_from_texts(const GPtrArray *layout, const CalTexts *texts, uint64_t t
         return vmmem_fail(error, EAGAIN, "qemu is not in the scope");
     if (!g_ascii_string_to_unsigned(texts->current, 10, 0, G_MAXUINT64, &s.memory_current, NULL))
         return vmmem_fail(error, EBADMSG, "bad memory.current '%s'", texts->current);
+    if (texts->peak &&
+        !g_ascii_string_to_unsigned(texts->peak, 10, 0, G_MAXUINT64, &s.memory_peak, NULL))
+        return vmmem_fail(error, EBADMSG, "bad memory.peak '%s'", texts->peak);
+    s.has_memory_peak = texts->peak != NULL;
     if ((r = cal_stat_parse(texts->stat_before, &before, error)) < 0 ||
         (r = cal_stat_parse(texts->stat_after, &after, error)) < 0 ||
         (r = cal_smaps_add(texts->qemu_smaps, layout, &maps, error)) < 0)
@@ -407,7 +414,8 @@ cal_sample_from_texts(const GPtrArray *layout, const CalTexts *texts, uint64_t t
     s.reclaimable = outside - s.shmem;
 
     s.t_ms = t_ms;
-    s.anon = maps.other_anon;
+    s.tcg_cache = maps.exec_anon;
+    s.anon = maps.other_anon - maps.exec_anon;
     s.pagetables = after.pagetables;
     s.sec_pagetables = after.sec_pagetables;
     s.has_sec_pagetables = after.has_sec_pagetables;
@@ -427,7 +435,16 @@ cal_sample_from_texts(const GPtrArray *layout, const CalTexts *texts, uint64_t t
     s.guest_file = maps.guest_file;
     s.guest_hugetlb = maps.guest_hugetlb;
     s.guest_resident = s.guest_anon + s.guest_shmem + s.guest_file;
-    s.must_fit = s.anon + s.kernel + s.sock + s.shmem;
+    s.must_fit = s.anon + s.tcg_cache + s.kernel + s.sock + s.shmem;
+
+    s.precharge = texts->precharge;
+    s.reclaimable_hi = sub0(MAX(before.file, after.file), MIN(before.shmem, after.shmem));
+    s.reclaimable_hi = sub0(s.reclaimable_hi, maps.guest_file);
+    /* memory.stat just after memory.current: its page cache is no less than at that moment. */
+    s.bound = sub0(s.memory_current, s.guest_resident +
+                                         sub0(sub0(before.file, before.shmem), maps.guest_file) +
+                                         s.precharge);
+    s.bound_source = s.bound ? "memory.current" : NULL;
     *ret_sample = s;
     return 0;
 }
@@ -439,22 +456,22 @@ cal_sample_from_texts(const GPtrArray *layout, const CalTexts *texts, uint64_t t
 /* clang-format on */
 
 const CalField cal_parts[] = {
-    FIELD(anon),         FIELD(pagetables),   FIELD(sec_pagetables), FIELD(slab),  FIELD(percpu),
-    FIELD(kernel_stack), FIELD(kernel_other), FIELD(sock),           FIELD(shmem),
+    FIELD(anon),   FIELD(tcg_cache),    FIELD(pagetables),   FIELD(sec_pagetables), FIELD(slab),
+    FIELD(percpu), FIELD(kernel_stack), FIELD(kernel_other), FIELD(sock),           FIELD(shmem),
 };
 const size_t cal_n_parts = G_N_ELEMENTS(cal_parts);
 
 /* Every figure that has a largest value over the run.  The JSON's "must_fit" object lists
  * the parts from anon to shmem, its "max" object the figures from must_fit to memory_current. */
 static const CalField max_fields[] = {
-    FIELD(must_fit),       FIELD(anon),           FIELD(kernel),        FIELD(pagetables),
-    FIELD(sec_pagetables), FIELD(slab),           FIELD(percpu),        FIELD(kernel_stack),
-    FIELD(kernel_other),   FIELD(sock),           FIELD(shmem),         FIELD(reclaimable),
-    FIELD(memory_current), FIELD(guest_resident), FIELD(guest_hugetlb),
+    FIELD(must_fit),     FIELD(anon),           FIELD(tcg_cache),      FIELD(kernel),
+    FIELD(pagetables),   FIELD(sec_pagetables), FIELD(slab),           FIELD(percpu),
+    FIELD(kernel_stack), FIELD(kernel_other),   FIELD(sock),           FIELD(shmem),
+    FIELD(reclaimable),  FIELD(memory_current), FIELD(guest_resident), FIELD(guest_hugetlb),
 };
 #define MUST_FIT_FIRST 1
-#define MUST_FIT_N     10
-#define MAX_N          13
+#define MUST_FIT_N     11
+#define MAX_N          14
 
 CalResult *
 cal_result_new(void)
@@ -475,11 +492,39 @@ cal_result_free(CalResult *r)
     return NULL;
 }
 
-void
-cal_result_add(CalResult *r, const CalSample *s)
+/* memory.peak rose since the last sample (or is the first one's): it was reached at a moment
+ * when guest RAM resident was at most what it is now, and the page cache (which nothing
+ * shrinks while the VM has room) at most the larger of the two samples'. */
+static void
+add_peak_bound(const CalResult *r, CalSample *s)
 {
+    uint64_t cache = s->reclaimable_hi, b;
+
+    if (!s->has_memory_peak || (r->n_samples > 0 && s->memory_peak <= r->last.memory_peak))
+        return;
+    if (r->n_samples > 0)
+        cache = MAX(cache, r->last.reclaimable_hi);
+    b = sub0(s->memory_peak, s->guest_resident + cache + s->precharge);
+    if (b > s->bound) {
+        s->bound = b;
+        s->bound_source = "memory.peak";
+    }
+}
+
+uint64_t
+cal_result_peak_overhead(const CalResult *r)
+{
+    return MAX(r->peak.must_fit, r->bound_peak.bound);
+}
+
+void
+cal_result_add(CalResult *r, const CalSample *sample)
+{
+    CalSample bounded = *sample, *s = &bounded;
+
+    add_peak_bound(r, s);
     if (r->n_samples == 0) {
-        r->first = r->peak = r->reclaim_peak = r->guest_peak = r->max = *s;
+        r->first = r->peak = r->reclaim_peak = r->guest_peak = r->max = r->bound_peak = *s;
     } else {
         r->max_gap_ms = MAX(r->max_gap_ms, sub0(s->t_ms, r->last.t_ms));
         if (s->must_fit > r->peak.must_fit)
@@ -488,6 +533,8 @@ cal_result_add(CalResult *r, const CalSample *s)
             r->reclaim_peak = *s;
         if (s->guest_resident > r->guest_peak.guest_resident)
             r->guest_peak = *s;
+        if (s->bound > r->bound_peak.bound)
+            r->bound_peak = *s;
         for (size_t i = 0; i < G_N_ELEMENTS(max_fields); i++) {
             uint64_t *m = (uint64_t *)((char *)&r->max + max_fields[i].offset);
             *m = MAX(*m, cal_field(s, &max_fields[i]));
@@ -611,6 +658,19 @@ json_must_fit(JsonWriter *w, const CalResult *r)
 }
 
 static void
+json_bound(JsonWriter *w, const CalResult *r)
+{
+    const CalSample *b = &r->bound_peak;
+
+    json_begin_object(w);
+    json_member_u64(w, "peak", b->bound);
+    json_member_u64(w, "at_ms", b->t_ms);
+    json_member_str(w, "source", b->bound_source);
+    json_member_u64(w, "precharge", b->precharge);
+    json_end_object(w);
+}
+
+static void
 json_reclaimable(JsonWriter *w, const CalResult *r)
 {
     const CalSample *p = &r->reclaim_peak;
@@ -656,9 +716,15 @@ cal_result_to_json(const CalResult *r, const Envelope *e, const VmSpec *spec)
     json_member_u64_or_null(&w, "max_gap_ms", r->n_samples > 1, r->max_gap_ms);
     json_member_u64_or_null(&w, "qemu_exit_status", fin && r->qemu_status >= 0,
                             (uint64_t)MAX(r->qemu_status, 0));
+    json_member_u64_or_null(&w, "peak_overhead", any, any ? cal_result_peak_overhead(r) : 0);
     json_key(&w, "must_fit");
     if (any)
         json_must_fit(&w, r);
+    else
+        json_null(&w);
+    json_key(&w, "bound");
+    if (any)
+        json_bound(&w, r);
     else
         json_null(&w);
     json_key(&w, "max");
@@ -697,8 +763,8 @@ cal_result_to_json(const CalResult *r, const Envelope *e, const VmSpec *spec)
     json_begin_object(&w);
     json_member_u64(&w, "overhead", e->overhead);
     json_key(&w, "ratio");
-    if (any && r->peak.must_fit > 0)
-        json_ratio(&w, (double)e->overhead / (double)r->peak.must_fit);
+    if (any && cal_result_peak_overhead(r) > 0)
+        json_ratio(&w, (double)e->overhead / (double)cal_result_peak_overhead(r));
     else
         json_null(&w);
     json_end_object(&w);

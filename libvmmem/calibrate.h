@@ -43,6 +43,9 @@ int cal_stat_parse(const char *text, CalStat *ret_stat, GError **error);
 typedef struct {
     uint64_t guest_anon, guest_shmem, guest_file, guest_hugetlb; /* guest RAM resident */
     uint64_t other_anon; /* the Anonymous of every other mapping of every process */
+    /* Of other_anon, what is in anonymous executable mappings: TCG's translation cache (QEMU
+     * maps it rwx, split by a guard page per region; nothing else in qemu is rwx). */
+    uint64_t exec_anon;
 } CalMaps;
 
 /* Adds the smaps text of one process to @maps.  @layout: the guest RAM blocks to find (qemu's
@@ -52,14 +55,19 @@ typedef struct {
  * several mappings that could each be it.  -EBADMSG when the text is not smaps. */
 int cal_smaps_add(const char *text, const GPtrArray *layout, CalMaps *maps, GError **error);
 
-/* The texts of one sample, read close together in this order: memory.current, memory.stat,
- * cgroup.procs, each process's smaps, memory.stat again. */
+/* The texts of one sample, read close together in this order: memory.peak, memory.current,
+ * memory.stat, cgroup.procs, each process's smaps, memory.stat again. */
 typedef struct {
+    const char *peak; /* NULL where the kernel has no memory.peak (before Linux 5.19) */
     const char *current;
     const char *stat_before;
     const char *stat_after;
     const char *qemu_smaps;         /* NULL: qemu is not in the scope (any more) */
     const char *const *other_smaps; /* NULL-terminated, may be NULL */
+    /* What memory.current and memory.peak may hold beyond the pages in use: the charge each CPU
+     * takes for a cgroup in advance (MEMCG_CHARGE_BATCH, 64 pages, per online CPU).  The
+     * kernel drains it before it would OOM-kill, so it is no overhead to budget. */
+    uint64_t precharge;
 } CalTexts;
 
 typedef struct {
@@ -67,8 +75,9 @@ typedef struct {
     uint64_t memory_current;
     /* What must fit in memory.max beyond guest RAM: anon + kernel + sock + shmem. */
     uint64_t must_fit;
-    uint64_t anon;   /* anonymous memory outside guest RAM, every process */
-    uint64_t kernel; /* memory.stat kernel = the five below + kernel_other */
+    uint64_t anon;      /* anonymous memory outside guest RAM and TCG's cache, every process */
+    uint64_t tcg_cache; /* TCG's translation cache, resident (CalMaps.exec_anon) */
+    uint64_t kernel;    /* memory.stat kernel = the five below + kernel_other */
     uint64_t pagetables, sec_pagetables, slab, percpu, kernel_stack, kernel_other;
     uint64_t sock;
     uint64_t shmem;       /* shmem outside guest RAM */
@@ -77,6 +86,19 @@ typedef struct {
     uint64_t guest_resident; /* guest_anon + guest_shmem + guest_file: charged to memory */
     uint64_t guest_anon, guest_shmem, guest_file, guest_hugetlb;
     bool has_sec_pagetables;
+
+    /* A peak that falls between two samples is not in their must_fit; the kernel's own
+     * counters still bound it from below.  memory.current was read before the smaps, and guest
+     * RAM only grows while a VM runs, so memory.current - guest RAM resident (as the smaps say
+     * a moment later) - page cache - precharge is at most the overhead at that moment; the same
+     * holds for memory.peak, with the page cache of the samples on either side of the peak. */
+    uint64_t memory_peak; /* 0 without memory.peak */
+    bool has_memory_peak;
+    uint64_t precharge;
+    uint64_t reclaimable_hi;  /* page cache with the larger of the two memory.stat readings */
+    uint64_t bound;           /* the larger lower bound of the overhead (memory.current's here;
+                               * cal_result_add() adds memory.peak's) */
+    const char *bound_source; /* "memory.current" or "memory.peak"; NULL while bound is 0 */
 } CalSample;
 
 /* One sample from its texts.  -EAGAIN (reason in @error) when the guest RAM cannot be found in
@@ -110,6 +132,7 @@ typedef struct {
     CalSample peak;         /* the sample with the largest must_fit (the first of equals) */
     CalSample reclaim_peak; /* the sample with the largest reclaimable */
     CalSample guest_peak;   /* the sample with the most guest RAM resident */
+    CalSample bound_peak;   /* the sample with the largest bound */
     CalSample max;          /* each figure's largest over the samples */
 
     /* cal_result_finish() */
@@ -128,6 +151,9 @@ CalResult *cal_result_free(CalResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CalResult, cal_result_free)
 
 void cal_result_add(CalResult *result, const CalSample *sample);
+/* The VM's peak overhead as measured: the larger of the largest must_fit and the largest
+ * bound. */
+uint64_t cal_result_peak_overhead(const CalResult *result);
 /* Counts a sample that did not find the guest RAM; @reason is its message. */
 void cal_result_skip(CalResult *result, const char *reason);
 

@@ -561,6 +561,12 @@ vmmem_calibration_get_must_fit_peak(const vmmem_calibration *c, uint64_t *ret_at
     return c->result->peak.must_fit;
 }
 
+uint64_t
+vmmem_calibration_get_peak_overhead(const vmmem_calibration *c)
+{
+    return c && c->result->n_samples ? cal_result_peak_overhead(c->result) : 0;
+}
+
 size_t
 vmmem_calibration_get_n_parts(const vmmem_calibration *c)
 {

@@ -213,8 +213,13 @@ VMMEM_PUBLIC uint64_t vmmem_calibration_get_duration_ms(const vmmem_calibration 
  * sample. */
 VMMEM_PUBLIC uint64_t vmmem_calibration_get_must_fit_peak(const vmmem_calibration *calibration,
                                                           uint64_t *ret_at_ms);
-/* The must-fit overhead by part, which add up to it: "anon", "pagetables", "sec_pagetables",
- * "slab", "percpu", "kernel_stack", "kernel_other", "sock", "shmem" (docs/json.md).
+/* The VM's peak overhead as measured: the larger of the must-fit peak and the largest lower
+ * bound that memory.current and memory.peak give for moments between samples (a short-lived
+ * allocation that no sample saw).  What an envelope's overhead has to cover. */
+VMMEM_PUBLIC uint64_t vmmem_calibration_get_peak_overhead(const vmmem_calibration *calibration);
+/* The must-fit overhead by part, which add up to it: "anon", "tcg_cache" (TCG's translation
+ * cache), "pagetables", "sec_pagetables", "slab", "percpu", "kernel_stack", "kernel_other",
+ * "sock", "shmem" (docs/json.md).
  * @ret_at_peak: in the sample of the peak; @ret_max: the part's own largest over the samples.
  * Any out-parameter may be NULL. */
 VMMEM_PUBLIC size_t vmmem_calibration_get_n_parts(const vmmem_calibration *calibration);

@@ -65,33 +65,39 @@ static const RecordedRow recorded_rows[] = {
               .kernel = 1806336, .pagetables = 520192, .sec_pagetables = 32768, .slab = 567720,
               .percpu = 0, .kernel_stack = 32768, .kernel_other = 652888, .sock = 0, .shmem = 0,
               .reclaimable = 94990336, .guest_resident = 96468992, .guest_anon = 96468992,
-              .has_sec_pagetables = true}},
+              .has_sec_pagetables = true,
+              /* memory.current, then the smaps: the guest faulted in RAM meanwhile. */
+              .bound = 200237056 - 96468992 - 94990336}},
     /* -mem-prealloc: memory.stat's anon ran 170 MiB ahead of memory.current, read 20 ms
      * earlier; the smaps-based figures do not care. */
     {"kvm-1024-prealloc", "sample-003", {KVM_TOUCHER, "-m", "1024", "-mem-prealloc"},
      .want = {.memory_current = 914243584, .must_fit = 13266944, .anon = 10174464,
               .kernel = 3092480, .reclaimable = 0, .guest_resident = 910163968,
-              .guest_anon = 910163968, .has_sec_pagetables = true}},
+              .guest_anon = 910163968, .has_sec_pagetables = true,
+              .bound = 914243584 - 910163968}},
     {"kvm-1024-prealloc", "sample-005", {KVM_TOUCHER, "-m", "1024", "-mem-prealloc"},
      .want = {.memory_current = 1094144000, .must_fit = 20172800, .anon = 16023552,
               .kernel = 4149248, .guest_resident = GiB, .guest_anon = GiB,
-              .has_sec_pagetables = true}},
+              .has_sec_pagetables = true, .bound = 1094144000 - GiB}},
     /* qemu exiting: its kernel memory is gone from memory.stat, its mappings not yet. */
     {"kvm-1024-prealloc", "sample-006", {KVM_TOUCHER, "-m", "1024", "-mem-prealloc"},
      .want = {.memory_current = 1094144000, .must_fit = 14008320, .anon = 13987840,
               .kernel = 16384, .shmem = 4096, .guest_resident = GiB, .guest_anon = GiB,
-              .has_sec_pagetables = true}},
+              .has_sec_pagetables = true, .bound = 1094144000 - GiB}},
     {"kvm-1024", "sample-007", {KVM_TOUCHER, "-m", "1024"},
      .want = {.memory_current = 501858304, .must_fit = 17616896, .anon = 14090240,
               .kernel = 3522560, .shmem = 4096, .guest_resident = 614465536,
-              .guest_anon = 614465536, .has_sec_pagetables = true}},
+              .guest_anon = 614465536, .has_sec_pagetables = true,
+              /* The guest faulted in 110 MiB more than memory.current had seen: no bound. */
+              .bound = 0}},
     /* Guest RAM in a memfd: shmem, all of it inside the guest's mapping. */
     {"kvm-256-memfd", "sample-009",
      {KVM_TOUCHER, "-m", "256", "-object", "memory-backend-memfd,id=ram0,size=256M", "-machine",
       "memory-backend=ram0"},
      .want = {.memory_current = 266395648, .must_fit = 20754432, .anon = 17969152,
               .kernel = 2785280, .shmem = 0, .guest_resident = 242765824,
-              .guest_shmem = 242765824, .has_sec_pagetables = true}},
+              .guest_shmem = 242765824, .has_sec_pagetables = true,
+              .bound = 266395648 - 242765824}},
 };
 /* clang-format on */
 
@@ -199,8 +205,12 @@ test_recorded(gconstpointer data)
         g_assert_cmpuint(s.kernel_stack, ==, w->kernel_stack);
         g_assert_cmpuint(s.kernel_other, ==, w->kernel_other);
     }
+    g_assert_cmpuint(s.tcg_cache, ==, 0);
+    g_assert_cmpuint(s.bound, ==, w->bound);
+    g_assert_cmpstr(s.bound_source, ==, w->bound ? "memory.current" : NULL);
+    g_assert_false(s.has_memory_peak); /* the recordings have no memory.peak per sample */
     /* The parts add up, whatever the row pins. */
-    g_assert_cmpuint(s.anon + s.kernel + s.sock + s.shmem, ==, s.must_fit);
+    g_assert_cmpuint(s.anon + s.tcg_cache + s.kernel + s.sock + s.shmem, ==, s.must_fit);
     g_assert_cmpuint(s.pagetables + s.sec_pagetables + s.slab + s.percpu + s.kernel_stack +
                          s.kernel_other,
                      ==, s.kernel);
@@ -411,7 +421,16 @@ static const MapsRow maps_rows[] = {
      {{0x1000000, M(64), "rw-p", NULL, 10, 10, 0, "rd wr mr mw me ac sd"},
       {0x8000000, M(64), "rwxp", NULL, 20, 20, 0, "rd wr ex mr mw me dc ac sd"},
       {0x10000000, M(64), "rw-p", NULL, 40, 40, 0, RAM_FLAGS}},
-     .want = {.guest_anon = 40 * KiB, .other_anon = 30 * KiB}},
+     .want = {.guest_anon = 40 * KiB, .other_anon = 30 * KiB, .exec_anon = 20 * KiB}},
+    /* TCG's translation buffer: one rwx mapping per region (a guard page splits them), and a
+     * file mapped executable (a library's text) is no part of it. */
+    {"TCG translation cache", {"-m", "64", "-accel", "tcg"},
+     {{0x10000000, M(64), "rw-p", NULL, 40, 40, 0, RAM_FLAGS},
+      {0x20000000, M(32) - 4 * KiB, "rwxp", NULL, 3000, 3000, 0, "rd wr ex mr mw me ac sd"},
+      {0x22000000, 4 * KiB, "---p", NULL, 0, 0, 0, "mr mw me ac sd"},
+      {0x22001000, M(32) - 4 * KiB, "rwxp", NULL, 1000, 1000, 0, "rd wr ex mr mw me ac sd"},
+      {0x30000000, M(2), "r-xp", "/usr/bin/qemu-system-x86_64", 900, 8, 0, "rd ex mr mw me sd"}},
+     .want = {.guest_anon = 40 * KiB, .other_anon = 4008 * KiB, .exec_anon = 4000 * KiB}},
     /* Old kernels have no VmFlags: size and naming alone. */
     {"no VmFlags", {"-m", "64"},
      {{0x10000000, M(64), "rw-p", NULL, 40, 40, 0, NULL}},
@@ -502,6 +521,7 @@ test_maps(gconstpointer data)
     g_assert_cmpuint(maps.guest_file, ==, row->want.guest_file);
     g_assert_cmpuint(maps.guest_hugetlb, ==, row->want.guest_hugetlb);
     g_assert_cmpuint(maps.other_anon, ==, row->want.other_anon);
+    g_assert_cmpuint(maps.exec_anon, ==, row->want.exec_anon);
 }
 
 static void
@@ -562,6 +582,93 @@ test_sample_differences(void)
     t.qemu_smaps = NULL;
     g_clear_error(&error);
     g_assert_cmpint(cal_sample_from_texts(layout, &t, 0, &s, &error), ==, -EAGAIN);
+}
+
+/* Peaks between samples: memory.current and memory.peak, less guest RAM resident, page cache
+ * and the per-CPU precharge, bound the overhead from below. */
+static char *
+stat_text(uint64_t anon, uint64_t file)
+{
+    return g_strdup_printf("anon %" G_GUINT64_FORMAT "\nfile %" G_GUINT64_FORMAT
+                           "\nkernel %" G_GUINT64_FORMAT "\nshmem 0\nsock 0\n",
+                           anon, file, M(1));
+}
+
+static CalSample
+bounds_sample(const GPtrArray *layout, const char *peak, const char *current, uint64_t guest_kb,
+              uint64_t file, uint64_t t_ms)
+{
+    const FakeVma vmas[] = {
+        {0x1000000, M(256), "rw-p", NULL, guest_kb, guest_kb, 0, RAM_FLAGS},
+        {0x20000000, M(16), "rw-p", NULL, M(10) / KiB, M(10) / KiB, 0, "rd wr mr mw me ac sd"},
+    };
+    g_autofree char *smaps = fake_smaps(vmas, G_N_ELEMENTS(vmas));
+    g_autofree char *st = stat_text(guest_kb * KiB + M(10), file);
+    CalTexts t = {.peak = peak,
+                  .current = current,
+                  .stat_before = st,
+                  .stat_after = st,
+                  .qemu_smaps = smaps,
+                  .precharge = 512 * KiB};
+    g_autoptr(GError) error = NULL;
+    CalSample s;
+
+    g_assert_cmpint(cal_sample_from_texts(layout, &t, t_ms, &s, &error), ==, 0);
+    g_assert_no_error(error);
+    return s;
+}
+
+static void
+test_bounds(void)
+{
+    const char *const argv[] = {"-m", "256", NULL};
+    g_autoptr(GPtrArray) layout = layout_of(argv);
+    g_autoptr(CalResult) res = cal_result_new();
+    g_autofree char *p1 = g_strdup_printf("%" G_GUINT64_FORMAT, M(150));
+    g_autofree char *c1 = g_strdup_printf("%" G_GUINT64_FORMAT, M(120));
+    g_autofree char *p2 = g_strdup_printf("%" G_GUINT64_FORMAT, M(250));
+    g_autofree char *c2 = g_strdup_printf("%" G_GUINT64_FORMAT, M(215));
+    CalSample s;
+
+    /* must_fit = 10 MiB anon + 1 MiB kernel.  memory.current 120 MiB, 100 MiB guest, 8 MiB
+     * page cache, 0.5 MiB precharge: 11.5 MiB.  memory.peak 150 MiB since the start: 41.5. */
+    s = bounds_sample(layout, p1, c1, M(100) / KiB, M(8), 10);
+    g_assert_cmpuint(s.must_fit, ==, M(11));
+    g_assert_cmpuint(s.bound, ==, M(120) - M(100) - M(8) - 512 * KiB);
+    g_assert_cmpstr(s.bound_source, ==, "memory.current");
+    g_assert_true(s.has_memory_peak);
+    cal_result_add(res, &s);
+    g_assert_cmpuint(res->bound_peak.bound, ==, M(150) - M(100) - M(8) - 512 * KiB);
+    g_assert_cmpstr(res->bound_peak.bound_source, ==, "memory.peak");
+    g_assert_cmpuint(cal_result_peak_overhead(res), ==, res->bound_peak.bound);
+
+    /* memory.peak rose to 250 MiB with 200 MiB of guest RAM now resident; the page cache of
+     * the sample before (8 MiB) is larger than this one's (2 MiB) and counts: 39.5 MiB, below
+     * the 41.5 of the first peak. */
+    s = bounds_sample(layout, p2, c2, M(200) / KiB, M(2), 20);
+    g_assert_cmpuint(s.bound, ==, M(215) - M(200) - M(2) - 512 * KiB);
+    cal_result_add(res, &s);
+    g_assert_cmpuint(res->last.bound, ==, M(250) - M(200) - M(8) - 512 * KiB);
+    g_assert_cmpstr(res->last.bound_source, ==, "memory.peak");
+    g_assert_cmpuint(res->bound_peak.t_ms, ==, 10);
+
+    /* memory.peak did not move: only memory.current's bound. */
+    s = bounds_sample(layout, p2, c2, M(200) / KiB, M(2), 30);
+    cal_result_add(res, &s);
+    g_assert_cmpuint(res->last.bound, ==, M(215) - M(200) - M(2) - 512 * KiB);
+    g_assert_cmpstr(res->last.bound_source, ==, "memory.current");
+
+    /* No memory.peak (Linux < 5.19) and memory.current below what the smaps saw later. */
+    s = bounds_sample(layout, NULL, c1, M(200) / KiB, M(2), 40);
+    g_assert_false(s.has_memory_peak);
+    g_assert_cmpuint(s.bound, ==, 0);
+    g_assert_null(s.bound_source);
+    cal_result_add(res, &s);
+    g_assert_cmpuint(res->last.bound, ==, 0);
+
+    /* The overhead peak is the largest of must_fit and the bounds. */
+    g_assert_cmpuint(res->peak.must_fit, ==, M(11));
+    g_assert_cmpuint(cal_result_peak_overhead(res), ==, M(150) - M(100) - M(8) - 512 * KiB);
 }
 
 static void
@@ -642,6 +749,7 @@ test_json(void)
                                    "    \"peak\": 15392768,\n"
                                    "    \"at_ms\": 16725,\n"
                                    "    \"anon\": 13586432,\n"
+                                   "    \"tcg_cache\": 0,\n"
                                    "    \"kernel\": 1806336,\n"
                                    "    \"pagetables\": 520192,\n"
                                    "    \"sec_pagetables\": 32768,\n"
@@ -651,6 +759,13 @@ test_json(void)
                                    "    \"kernel_other\": 652888,\n"
                                    "    \"sock\": 0,\n"
                                    "    \"shmem\": 0\n"
+                                   "  },\n"));
+    assert_json_u64_or_null(after, "peak_overhead", TRUE, 15392768);
+    g_assert_nonnull(strstr(after, "\n  \"bound\": {\n"
+                                   "    \"peak\": 8777728,\n"
+                                   "    \"at_ms\": 16725,\n"
+                                   "    \"source\": \"memory.current\",\n"
+                                   "    \"precharge\": 0\n"
                                    "  },\n"));
     g_assert_nonnull(strstr(after, "\n  \"reclaimable\": {\n"
                                    "    \"peak\": 94990336,\n"
@@ -747,6 +862,7 @@ main(int argc, char **argv)
     }
     g_test_add_func("/calibrate/maps/refusals", test_maps_refusals);
     g_test_add_func("/calibrate/sample-differences", test_sample_differences);
+    g_test_add_func("/calibrate/bounds", test_bounds);
     g_test_add_func("/calibrate/layout", test_layout);
     g_test_add_func("/calibrate/json", test_json);
     for (size_t i = 0; i < G_N_ELEMENTS(ceiling_rows); i++) {

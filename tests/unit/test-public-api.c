@@ -968,12 +968,15 @@ test_calibration(void)
     g_assert_cmpuint(vmmem_calibration_get_n_samples(cal), ==, 0);
     g_assert_cmpuint(vmmem_calibration_get_must_fit_peak(cal, &at_ms), ==, 0);
     g_assert_cmpuint(at_ms, ==, 0);
-    g_assert_cmpuint(vmmem_calibration_get_n_parts(cal), ==, 9);
+    g_assert_cmpuint(vmmem_calibration_get_peak_overhead(cal), ==, 0);
+    g_assert_cmpuint(vmmem_calibration_get_n_parts(cal), ==, 10);
     g_assert_cmpint(vmmem_calibration_get_part(cal, 0, &name, &at, &mx), ==, 0);
     g_assert_cmpstr(name, ==, "anon");
-    g_assert_cmpint(vmmem_calibration_get_part(cal, 8, &name, NULL, NULL), ==, 0);
+    g_assert_cmpint(vmmem_calibration_get_part(cal, 1, &name, NULL, NULL), ==, 0);
+    g_assert_cmpstr(name, ==, "tcg_cache");
+    g_assert_cmpint(vmmem_calibration_get_part(cal, 9, &name, NULL, NULL), ==, 0);
     g_assert_cmpstr(name, ==, "shmem");
-    g_assert_cmpint(vmmem_calibration_get_part(cal, 9, &name, NULL, NULL), ==, -ERANGE);
+    g_assert_cmpint(vmmem_calibration_get_part(cal, 10, &name, NULL, NULL), ==, -ERANGE);
     g_assert_cmpstr(name, ==, "shmem");
 
     /* A dry-run scope has nothing to read. */

@@ -83,9 +83,10 @@ scratch_mount() { # DIR
 }
 
 # An idle qemu that allocates its guest RAM up front: -S stops the vCPUs, -mem-prealloc
-# touches every page, so memory.current is known without booting anything.
+# touches every page, so memory.current is known without booting anything.  KVM, as on a
+# production host (callers require_kvm).
 idle_qemu_args() { # NAME RAM_MIB
-    echo "-name guest=$1,debug-threads=on -machine q35 -accel tcg -m $2 -smp 1 -nodefaults" \
+    echo "-name guest=$1,debug-threads=on -machine q35 -accel kvm -m $2 -smp 1 -nodefaults" \
         "-display none -monitor none -serial none -mem-prealloc -S"
 }
 

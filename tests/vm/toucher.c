@@ -22,7 +22,8 @@
  *                         every byte of the memory it hands out)
  *   toucher.disk_mb=N|all on every virtio-blk (vd*) and SCSI (sd*) disk: write N MiB (at most
  *                         the disk's size; all: the whole disk) in 1 MiB O_DIRECT blocks of a
- *                         non-zero pattern, fsync, read it back and check it
+ *                         non-zero pattern, fsync, read it back and check it (it overwrites
+ *                         the disks: give the guest throwaway images)
  *   toucher.net_mb=N      on the first network interface but lo: send N MiB over TCP to the
  *                         peer, then receive N MiB from the peer's next port
  *   toucher.ip=A.B.C.D/P  its address (default 10.0.2.15/24: QEMU user networking's guest)

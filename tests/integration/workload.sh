@@ -50,7 +50,8 @@ set -e
 echo "# nested guest: qemu exit $rc in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b - a}') s"
 # The serial console ends its lines with \r\n.
 guest=$(grep -a '^toucher' "$console" | tr -d '\r' || true)
-sed 's/^/# guest: /' <<<"$guest"
+mapfile -t lines <<<"$guest"
+printf '# guest: %s\n' "${lines[@]}"
 cat "$out/qemu.log" "$out/netpeer.log" "$out/display-client.log" "$out/qmp.log" | sed 's/^/# /'
 assert_eq 0 "$rc" "qemu exit status"
 

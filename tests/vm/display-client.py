@@ -94,7 +94,8 @@ def vnc(host, port, seconds):
         die(f"the VNC server refused: {recv_exact(s, length).decode(errors='replace')}")
     types = list(recv_exact(s, n))
     if 1 not in types:
-        die(f"the VNC server offers no security type None (1), only {types}: start qemu with -vnc HOST:N (no password, no TLS)")
+        die(f"the VNC server offers no security type None (1), only {types}: "
+            "start qemu with -vnc HOST:N (no password, no TLS)")
     s.sendall(b"\x01")
     (result,) = struct.unpack(">I", recv_exact(s, 4))
     if result != 0:
@@ -137,8 +138,8 @@ def vnc(host, port, seconds):
                 break
             received += len(b)
     s.close()
-    print(f"display-client: vnc {host}:{port} '{name}' {width}x{height}: received {received} bytes "
-          f"for {requests} update requests in {time.monotonic() - t0:.1f} s"
+    print(f"display-client: vnc {host}:{port} '{name}' ({width}x{height} at connect): "
+          f"received {received} bytes for {requests} update requests in {time.monotonic() - t0:.1f} s"
           f"{', server closed' if closed else ''}", flush=True)
 
 

@@ -20,7 +20,8 @@ CHUNK = 64 << 10
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):
-        sys.exit(f"netpeer: {message} (usage: netpeer.py --port P --mb N [--host ADDR] [--once] [--timeout S])")
+        sys.exit(f"netpeer: {message} "
+                 "(usage: netpeer.py --port P --mb N [--host ADDR] [--once] [--timeout S])")
 
 
 def say(msg):

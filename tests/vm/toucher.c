@@ -427,9 +427,12 @@ disk_one(const char *name, long want_mb)
             fail("disk read");
         if (buf[0] != (0x5a00000000000000ull | ((uint64_t)b << 24)) ||
             buf[bs / 8 - 1] != (0x5a00000000000000ull | ((uint64_t)b << 24) | (bs / 8 - 1))) {
+            char what[128];
+
+            snprintf(what, sizeof(what),
+                     "disk %s: block %ld reads back other data than was written", name, b);
             errno = EIO;
-            say("toucher: disk %s: block %ld reads back other data than was written\n", name, b);
-            fail("disk verify");
+            fail(what);
         }
     }
     tr = now_s();
@@ -467,9 +470,11 @@ parse_ip(const char *opt, const char *s)
     struct in_addr a;
 
     if (inet_pton(AF_INET, s, &a) != 1) {
+        char what[128];
+
+        snprintf(what, sizeof(what), "%s: '%s' is not an IPv4 address", opt, s);
         errno = EINVAL;
-        say("toucher: %s: '%s' is not an IPv4 address\n", opt, s);
-        fail(opt);
+        fail(what);
     }
     return a.s_addr;
 }
@@ -613,9 +618,12 @@ net_phase(const char *cmdline, long mb)
         ifs[0], ipopt, prefix, gwopt, sent >> 20, peeropt, port, t1 - t0, received >> 20, peeropt,
         port + 1, t2 - t1);
     if (received != want) {
+        char what[128];
+
+        snprintf(what, sizeof(what), "net: received %lld bytes from the peer, expected %lld",
+                 received, want);
         errno = EPROTO;
-        say("toucher: net: received %lld bytes, expected %lld\n", received, want);
-        fail("receive from the peer");
+        fail(what);
     }
     free_names(ifs, n);
 }

@@ -9,6 +9,8 @@
 # (ttyS0, kept in <results>/.vm-run/console.log).  Ends with poweroff -f in every case.
 # With vmmem.systemd=1 on the kernel command line (vm-run.sh --systemd) it hands over to the
 # machine's systemd instead (boot_systemd), which runs the same job in a unit.
+# Either way it first loads KVM when the CPU has it (/modules.optional) and records the outcome
+# in <results>/.vm-run/kvm.
 PATH=/bin:/sbin
 export PATH
 umask 022

@@ -19,6 +19,9 @@ packages=(
     # vm-libvirt-apparmor: apparmor_parser and Debian's profiles and abstractions, loaded only
     # inside the test VM (its postinst loads nothing on a host without AppArmor)
     apparmor
+    # the workload guest kit's host side inside the test VM: mkfs.ext4 for the scratch disk, ip
+    # for tap NICs, the SPICE client library for display-client.py --spice
+    e2fsprogs iproute2 python3-gi gir1.2-spiceclientglib-2.0
 )
 
 missing=()

@@ -6,7 +6,8 @@
 #   3. a short libFuzzer run of the argv parser
 #   4. install, then build examples/ against the installed vmmem.pc
 #   5. the integration tests inside the real-kernel test VM (suite "vm"): real cgroup v2,
-#      real qemu-system-x86_64.  A VM test that cannot run fails; nothing is skipped.
+#      real qemu-system-x86_64.  A VM test that cannot run fails; a skip (no /dev/kvm in the
+#      test VM) counts as a failure.
 # Build folders: build-ci/, build-asan/, build-fuzz/ (override the prefix with VMMEM_CI_DIR).
 # Ends with one line "N passed, N failed".
 set -euo pipefail

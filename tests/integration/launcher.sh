@@ -2,6 +2,7 @@
 # vmmem-qemu execs the real qemu in place: same PID, argv, environment, fds and umask, inside a
 # scope whose limits are exactly what `vmmem explain --json` planned for that argv.
 . "$(dirname "$0")/lib.sh"
+require_kvm
 
 check_launch() { # NAME RAM_MIB [VAR=VALUE...]: launch, check, stop
     local name=$1 ram=$2

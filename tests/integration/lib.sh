@@ -46,10 +46,47 @@ assert_contains() { # haystack needle what
     ok "$3"
 }
 
+# Tests that run KVM guests (nested, inside the test VM) need /dev/kvm, which the VM's /init
+# makes when the CPU has svm or vmx and records how that went in .vm-run/kvm.  Without it the
+# test is skipped (exit 77): meson reports SKIP, and tests/run-all.sh counts it as a failure.
+require_kvm() {
+    [[ -c /dev/kvm ]] && return 0
+    local why
+    why=$(head -n 1 "${VMMEM_VM_RESULTS:-}/.vm-run/kvm" 2>/dev/null) ||
+        why="no .vm-run/kvm (an initramfs built before the test VM loaded KVM?)"
+    echo "SKIP [$TEST_NAME]: no /dev/kvm in the test VM: $why"
+    exit 77
+}
+
+# Mounts the VM's scratch disk (vm-run.sh --scratch MiB; 'scratch' in tests/vm/meson.build) at
+# DIR as a fresh ext4.  Nested guests' disk images go there: on the VM's tmpfs their writes
+# would be charged to the VM's cgroup as shmem, which a real host's disk never is.
+scratch_mount() { # DIR
+    local dir=$1 dev="" f _
+    modprobe -a virtio_blk ext4 || fail "scratch_mount: modprobe virtio_blk ext4 failed"
+    for _ in $(seq 1 50); do
+        for f in /sys/block/*/serial; do
+            if [[ "$(cat "$f" 2>/dev/null)" == vmmem-scratch ]]; then
+                dev=${f%/serial}
+                dev=/dev/${dev#/sys/block/}
+            fi
+        done
+        [[ -n "$dev" && -b "$dev" ]] && break
+        sleep 0.1
+    done
+    [[ -n "$dev" && -b "$dev" ]] ||
+        fail "scratch_mount: no disk with serial vmmem-scratch in /sys/block (register the test with 'scratch': MiB in tests/vm/meson.build, or vm-run.sh --scratch MiB)"
+    # Lazy inode tables and no background zeroing: the disk is new and sparse, so it reads zeros.
+    mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1 "$dev" || fail "scratch_mount: mkfs.ext4 $dev failed"
+    mkdir -p "$dir"
+    mount -o noinit_itable "$dev" "$dir" || fail "scratch_mount: mount $dev $dir failed"
+}
+
 # An idle qemu that allocates its guest RAM up front: -S stops the vCPUs, -mem-prealloc
-# touches every page, so memory.current is known without booting anything.
+# touches every page, so memory.current is known without booting anything.  KVM, as on a
+# production host (callers require_kvm).
 idle_qemu_args() { # NAME RAM_MIB
-    echo "-name guest=$1,debug-threads=on -machine q35 -accel tcg -m $2 -smp 1 -nodefaults" \
+    echo "-name guest=$1,debug-threads=on -machine q35 -accel kvm -m $2 -smp 1 -nodefaults" \
         "-display none -monitor none -serial none -mem-prealloc -S"
 }
 

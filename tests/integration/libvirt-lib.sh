@@ -7,7 +7,8 @@
 #   lv_start [--system]   writable /etc (overlay), state folders, virtlogd, libvirtd; --system
 #                         also overlays /usr and /var/lib/dpkg (needs vm-run.sh --expose
 #                         /var/lib/dpkg) so that a test may dpkg-divert qemu
-#   lv_xml NAME MIB VCPUS [OPTIONS]  writes $LV_DIR/NAME.xml, prints its path; OPTIONS:
+#   lv_xml NAME MIB VCPUS [OPTIONS]  writes $LV_DIR/NAME.xml, a <domain type='$LV_DOMAIN_TYPE'>
+#                         (kvm under systemd, qemu in the chroot boot), prints its path; OPTIONS:
 #       --disk MIB          a qcow2 disk (qemu-img, tmpfs)
 #       --vnc               VNC graphics on 127.0.0.1
 #       --iothreads N       N iothreads (the disk, if any, uses the first)
@@ -108,6 +109,12 @@ lv_exit_trap() {
 
 # The emulator every domain gets unless told otherwise.
 LV_EMULATOR="$VMMEM_QEMU"
+# KVM where libvirt can give qemu /dev/kvm: only with systemd as PID 1 (lv_systemd_require).  In
+# the chroot boot, libvirt 9.0 makes qemu's private /dev (namespaces = ["mount"]) from a helper
+# that setns()es into qemu's mount namespace, which puts the helper at that namespace's root:
+# the initramfs, not the chroot.  Every node (null, urandom, kvm) is made there, and qemu finds
+# its /dev empty ("Could not access KVM kernel module: No such file or directory").
+LV_DOMAIN_TYPE=qemu
 
 lv_xml() { # NAME MIB VCPUS [OPTIONS]
     local name=$1 mib=$2 vcpus=$3
@@ -139,7 +146,7 @@ lv_xml() { # NAME MIB VCPUS [OPTIONS]
         qemu-img create -q -f qcow2 "$img" "${disk}M" || fail "qemu-img create $img failed"
     fi
     {
-        echo "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+        echo "<domain type='$LV_DOMAIN_TYPE' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
         echo "  <name>$name</name>"
         echo "  <memory unit='MiB'>$mib</memory>"
         echo "  <vcpu>$vcpus</vcpu>"
@@ -398,6 +405,8 @@ lv_destroy() { # NAME
 # keep more in the results.
 lv_systemd_require() { # [FILE...]
     local exe f
+    require_kvm
+    LV_DOMAIN_TYPE=kvm
     exe=$(readlink /proc/1/exe)
     [[ "$exe" == */lib/systemd/systemd ]] ||
         fail "expected systemd as PID 1 (register this test with 'systemd': true / run vm-run.sh --systemd), /proc/1/exe is '$exe'"

@@ -2,6 +2,7 @@
 # Scope life cycle: exec failure, a launcher killed before exec, `vmmem gc`, name clashes and
 # 20 concurrent launches.
 . "$(dirname "$0")/lib.sh"
+require_kvm
 
 read -r -a idle <<<"$(idle_qemu_args lc 64)"
 
@@ -51,10 +52,10 @@ wait "$again" 2>/dev/null || true
 pids=()
 for i in $(seq 1 20); do
     if ((i % 2)); then
-        "$VMMEM_QEMU" -machine q35 -accel tcg -m $((32 + i)) -nodefaults -display none \
+        "$VMMEM_QEMU" -machine q35 -accel kvm -m $((32 + i)) -nodefaults -display none \
             -monitor none -serial none -S &
     else
-        "$VMMEM_QEMU" -name "guest=c$i" -machine q35 -accel tcg -m $((32 + i)) -nodefaults \
+        "$VMMEM_QEMU" -name "guest=c$i" -machine q35 -accel kvm -m $((32 + i)) -nodefaults \
             -display none -monitor none -serial none -S &
     fi
     pids+=($!)
@@ -66,10 +67,10 @@ for idx in "${!pids[@]}"; do
     wait_exec "$pid"
     if ((i % 2)); then
         scope="vmmem.slice/vmmem-pid-$pid.scope"
-        expected=$("$VMMEM" explain --json -- -machine q35 -accel tcg -m $((32 + i)) -nodefaults -display none -monitor none -serial none -S | jq -r .memory_max)
+        expected=$("$VMMEM" explain --json -- -machine q35 -accel kvm -m $((32 + i)) -nodefaults -display none -monitor none -serial none -S | jq -r .memory_max)
     else
         scope="vmmem.slice/vmmem-c$i.scope"
-        expected=$("$VMMEM" explain --json -- -name "guest=c$i" -machine q35 -accel tcg -m $((32 + i)) -nodefaults -display none -monitor none -serial none -S | jq -r .memory_max)
+        expected=$("$VMMEM" explain --json -- -name "guest=c$i" -machine q35 -accel kvm -m $((32 + i)) -nodefaults -display none -monitor none -serial none -S | jq -r .memory_max)
     fi
     wait_cgroup "$pid" "$scope"
     [[ -z "${seen[$scope]:-}" ]] || fail "two launches share $scope"

@@ -33,6 +33,7 @@ expect_refusal() {
 
 case "$MODE" in
 basic)
+    require_kvm # the warm-up VM below runs; the refusals never reach qemu
     expect_refusal "-m 12Q" "invalid size '12Q'" -- "$VMMEM_QEMU" -m 12Q -S
     expect_refusal "overflowing size" "-m 99999999999999999999G" -- "$VMMEM_QEMU" -m 99999999999999999999G
     expect_refusal "bad JSON" "-object" -- "$VMMEM_QEMU" -object '{"qom-type":"memory-backend-ram","id":"r"' -m 64
@@ -48,7 +49,7 @@ basic)
     expect_refusal "not permitted (before vmmem.slice exists)" "Permission denied" -- \
         setpriv --reuid=65534 --regid=65534 --clear-groups "$VMMEM_QEMU" "${idle[@]}"
     "$VMMEM_QEMU" "${idle[@]}" -version >/dev/null # a probe: creates nothing
-    "$VMMEM_QEMU" -name guest=warm -machine q35 -accel tcg -m 32 -nodefaults -display none -S -monitor none -serial none &
+    "$VMMEM_QEMU" -name guest=warm -machine q35 -accel kvm -m 32 -nodefaults -display none -S -monitor none -serial none &
     warm=$!
     wait_exec "$warm"
     kill -9 "$warm"

@@ -3,10 +3,11 @@
 #
 # Checks the cgroup v2 memory and pids controllers work: creates /sys/fs/cgroup/smoke, sets
 # memory.max, moves a process in and out, removes it, and checks that nothing is left.
-# --nested also boots the nested toucher guest (real qemu, TCG, 256 MiB guest RAM that it
+# --nested also boots the nested toucher guest (real qemu, KVM, 256 MiB guest RAM that it
 # touches completely) in a cgroup with memory.max = 2 GiB and prints memory.peak and the time
-# it took.  Needs $VMMEM_VM_KERNEL (set by vm-run.sh) and $VMMEM_TOUCHER_INITRAMFS (set by
-# meson; without it the initramfs is built into /tmp).
+# it took; without /dev/kvm in the VM it is skipped (exit 77, as lib.sh require_kvm does).
+# Needs $VMMEM_VM_KERNEL (set by vm-run.sh) and $VMMEM_TOUCHER_INITRAMFS (set by meson;
+# without it the initramfs is built into /tmp).
 set -euo pipefail
 
 cg=/sys/fs/cgroup
@@ -79,6 +80,10 @@ nested_guest() {
     local initrd="${VMMEM_TOUCHER_INITRAMFS:-${VMMEM_TOUCHER_INITRD:-}}"
     local here log t0 t1 rc peak
     [[ -n "$kernel" && -r "$kernel" ]] || fail "VMMEM_VM_KERNEL not set or not readable: '$kernel'"
+    if [[ ! -c /dev/kvm ]]; then
+        echo "SKIP [smoke]: no /dev/kvm in the test VM: $(head -n 1 "$VMMEM_VM_RESULTS/.vm-run/kvm" 2>/dev/null)"
+        exit 77
+    fi
     if [[ -z "$initrd" || ! -r "$initrd" ]]; then
         here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
         initrd=/tmp/toucher-initramfs.cpio.gz
@@ -91,7 +96,7 @@ nested_guest() {
     set +e
     # shellcheck disable=SC2016 # $$ is the inner shell's
     sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$ng" \
-        qemu-system-x86_64 -machine q35 -accel tcg -m 256 -smp 1 -nodefaults -display none \
+        qemu-system-x86_64 -machine q35 -accel kvm -cpu host -m 256 -smp 1 -nodefaults -display none \
         -serial stdio -no-reboot -kernel "$kernel" -initrd "$initrd" \
         -append "console=ttyS0 panic=-1 quiet mitigations=off" </dev/null >"$log" 2>&1
     rc=$?

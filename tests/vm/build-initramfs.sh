@@ -3,7 +3,7 @@
 #
 # Builds the gzip cpio initramfs of the vmmem test VM: busybox-static with its applet links,
 # the kernel modules the VM needs (virtio + 9p for the shared host root, zsmalloc + zram for
-# swap tests, overlay), tests/vm/init.sh as /init, and in /systemd-root the files init.sh lays
+# swap tests, overlay; KVM, loaded when the CPU has it), tests/vm/init.sh as /init, and in /systemd-root the files init.sh lays
 # over the host root when it boots systemd (vm-run.sh --systemd; tests/vm/systemd/).  The
 # modules come from /lib/modules/<ver>/kernel of the kernel vm-run.sh boots (see common.sh), in
 # modules.dep order.
@@ -47,45 +47,21 @@ done
 
 # Wanted modules, in the order they are named; dependencies are pulled in from modules.dep.
 wanted=(virtio_pci 9pnet_virtio 9p zsmalloc zram overlay)
+# Optional modules: init.sh loads a line's modules only when /proc/cpuinfo has its flag (KVM
+# for nested guests: the VM's -cpu max emulates AMD SVM), and records a failure instead of
+# stopping.  One line each: "FLAG MODULE...", in load order.
+optional=("svm kvm_amd" "vmx kvm_intel")
 
-declare -A path_of=() deps_of=() added=()
-while IFS= read -r line; do
-    mod="${line%%:*}"
-    name="${mod##*/}"
-    name="${name%%.ko*}"
-    name="${name//-/_}"
-    path_of["$name"]="$mod"
-    deps_of["$name"]="${line#*:}"
-done <"$moddir/modules.dep"
-
-order=()
-add_module() {
-    local name="$1" dep dname
-    [[ -n "${added[$name]:-}" ]] && return 0
-    if [[ -z "${path_of[$name]:-}" ]]; then
-        # Built into the kernel?  Then there is nothing to load.
-        if grep -q "/${name//_/[_-]}\.ko" "$moddir/modules.builtin" 2>/dev/null; then
-            added["$name"]=1
-            return 0
-        fi
-        echo "build-initramfs: module $name not found in $moddir/modules.dep" >&2
-        exit 1
-    fi
-    added["$name"]=1
-    # modules.dep lists the dependencies of a module, nearest first; load them deepest first.
-    local -a deps
-    read -r -a deps <<<"${deps_of[$name]}"
-    local i
-    for ((i = ${#deps[@]} - 1; i >= 0; i--)); do
-        dep="${deps[$i]}"
-        dname="${dep##*/}"
-        dname="${dname%%.ko*}"
-        add_module "${dname//-/_}"
-    done
-    order+=("$name")
-}
-for m in "${wanted[@]}"; do
-    add_module "$m"
+vm_moddep_read "$moddir"
+order_txt="$(vm_modules_order "${wanted[@]}")" || exit 1
+mapfile -t order <<<"$order_txt"
+optional_lines=()
+all_modules=("${order[@]}")
+for o in "${optional[@]}"; do
+    read -r flag top <<<"$o"
+    mods="$(vm_modules_order "$top")" || exit 1
+    optional_lines+=("$flag ${mods//$'\n'/ }")
+    mapfile -t -O "${#all_modules[@]}" all_modules <<<"$mods"
 done
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/vmmem-initramfs.XXXXXX")"
@@ -100,18 +76,10 @@ while IFS= read -r applet; do
 done < <("$busybox" --list-full)
 ln -sf busybox "$root/bin/sh"
 
-: >"$root/modules.list"
-for name in "${order[@]}"; do
-    src="$moddir/${path_of[$name]}"
-    dst="$root/lib/modules/$name.ko"
-    case "$src" in
-    *.ko) cp "$src" "$dst" ;;
-    *.ko.xz) xz -dc "$src" >"$dst" ;;
-    *.ko.zst) zstd -q -dc "$src" >"$dst" ;;
-    *.ko.gz) gzip -dc "$src" >"$dst" ;;
-    *) echo "build-initramfs: unknown module format: $src" >&2; exit 1 ;;
-    esac
-    printf '%s\n' "$name" >>"$root/modules.list"
+printf '%s\n' "${order[@]}" >"$root/modules.list"
+printf '%s\n' "${optional_lines[@]}" >"$root/modules.optional"
+for name in "${all_modules[@]}"; do
+    [[ -e "$root/lib/modules/$name.ko" ]] || vm_module_copy "$name" "$root/lib/modules/$name.ko"
 done
 printf '%s\n' "$kver" >"$root/kver"
 install -m 0755 "$here/init.sh" "$root/init"

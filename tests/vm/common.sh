@@ -54,3 +54,64 @@ vm_extract_vmlinux() {
     rm -f "$tmp"
     return 1
 }
+
+# vm_moddep_read MODDIR: reads MODDIR/modules.dep (and modules.builtin) for vm_modules_order.
+vm_moddep_read() {
+    local line name
+    VM_MODDIR=$1
+    declare -gA VM_MOD_PATH=() VM_MOD_DEPS=()
+    while IFS= read -r line; do
+        name="${line%%:*}"
+        name="${name##*/}"
+        name="${name%%.ko*}"
+        name="${name//-/_}"
+        VM_MOD_PATH["$name"]="${line%%:*}"
+        VM_MOD_DEPS["$name"]="${line#*:}"
+    done <"$VM_MODDIR/modules.dep"
+}
+
+# vm_modules_order NAME...: after vm_moddep_read, prints the modules NAME... need, one name a
+# line, each once and after everything it depends on: the order to load them in.  Modules
+# built into the kernel print nothing.  Fails with one line for a name that is neither.
+vm_modules_order() {
+    local -A seen=()
+    local -a order=()
+    local name
+    for name in "$@"; do
+        _vm_module_add "$name" || return 1
+    done
+    ((${#order[@]} == 0)) || printf '%s\n' "${order[@]}"
+}
+
+# Adds $1 and its dependencies to vm_modules_order's seen/order (bash's dynamic scope).
+_vm_module_add() {
+    local name=$1 dep i
+    [[ -n "${seen[$name]:-}" ]] && return 0
+    seen["$name"]=1
+    if [[ -z "${VM_MOD_PATH[$name]:-}" ]]; then
+        grep -q "/${name//_/[_-]}\.ko" "$VM_MODDIR/modules.builtin" 2>/dev/null && return 0
+        echo "vm: module $name not found in $VM_MODDIR/modules.dep" >&2
+        return 1
+    fi
+    # modules.dep lists a module's dependencies nearest first: add them deepest first.
+    local -a deps
+    read -r -a deps <<<"${VM_MOD_DEPS[$name]}"
+    for ((i = ${#deps[@]} - 1; i >= 0; i--)); do
+        dep="${deps[$i]##*/}"
+        dep="${dep%%.ko*}"
+        _vm_module_add "${dep//-/_}" || return 1
+    done
+    order+=("$name")
+}
+
+# vm_module_copy NAME DEST: after vm_moddep_read, writes module NAME uncompressed to DEST.
+vm_module_copy() {
+    local src="$VM_MODDIR/${VM_MOD_PATH[$1]}"
+    case "$src" in
+    *.ko) cp "$src" "$2" ;;
+    *.ko.xz) xz -dc "$src" >"$2" ;;
+    *.ko.zst) zstd -q -dc "$src" >"$2" ;;
+    *.ko.gz) gzip -dc "$src" >"$2" ;;
+    *) echo "vm: unknown module format: $src" >&2; return 1 ;;
+    esac
+}

@@ -9,6 +9,8 @@
 # (ttyS0, kept in <results>/.vm-run/console.log).  Ends with poweroff -f in every case.
 # With vmmem.systemd=1 on the kernel command line (vm-run.sh --systemd) it hands over to the
 # machine's systemd instead (boot_systemd), which runs the same job in a unit.
+# Either way it first loads KVM when the CPU has it (/modules.optional) and records the outcome
+# in <results>/.vm-run/kvm.
 PATH=/bin:/sbin
 export PATH
 umask 022
@@ -93,6 +95,24 @@ while read -r m; do
     insmod "/lib/modules/$m.ko" || die "insmod $m"
 done </modules.list
 
+# KVM for nested guests, when the CPU has it (under TCG, -cpu max emulates AMD SVM).  Only some
+# tests need it: a failure is recorded in .vm-run/kvm (lib.sh require_kvm names it), not fatal.
+kvm="none: the CPU has neither svm nor vmx"
+flags=" $(grep -m 1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+while read -r flag mods; do
+    case "$flags" in *" $flag "*) ;; *) continue ;; esac
+    kvm=${mods##* }
+    for m in $mods; do
+        [ -d "/sys/module/$m" ] && continue
+        if ! err=$(insmod "/lib/modules/$m.ko" 2>&1); then
+            kvm="none: insmod $m failed: $(echo "$err" | tr '\n' ' ')"
+            break
+        fi
+    done
+    [ "${kvm#none:}" = "$kvm" ] && [ ! -c /dev/kvm ] && kvm="none: $kvm loaded but /dev/kvm did not appear"
+    break
+done </modules.optional
+
 ip link set lo up 2>/dev/null
 hostname vmmem-test 2>/dev/null
 
@@ -117,6 +137,18 @@ mount -t 9p -o "$opts" out /out || die "mount 9p results folder (tag out)"
 res=$(cat /out/.vm-run/results-path) || die "no .vm-run/results-path"
 cwd=$(cat /out/.vm-run/cwd) || die "no .vm-run/cwd"
 [ -r /out/.vm-run/expose ] || die "no .vm-run/expose"
+# There is no udev before the job: /dev/kvm gets the owner a distribution gives it, so that
+# libvirt's unprivileged qemu (group kvm) can open it.
+if [ -c /dev/kvm ]; then
+    gid=$(awk -F: '$1 == "kvm" {print $3}' /host/etc/group)
+    if [ -n "$gid" ]; then
+        chown "0:$gid" /dev/kvm && chmod 0660 /dev/kvm
+    else
+        log "no group kvm in /etc/group: /dev/kvm stays root's"
+    fi
+fi
+echo "$kvm" >/out/.vm-run/kvm
+log "kvm: $kvm"
 [ "$systemd" = 1 ] && boot_systemd
 
 # A second view of the read-only host root, for folders that the tmpfs mounts below cover.

@@ -28,6 +28,9 @@
 #   --keep           keep the temporary results folder after a successful run too
 #   --console        copy the guest kernel console to stderr as well (debugging)
 #   --append ARGS    extra kernel command line arguments
+#   --scratch MiB    a sparse raw disk of MiB (virtio-blk, serial vmmem-scratch) for the
+#                    command's big files, e.g. nested guests' disk images (lib.sh
+#                    scratch_mount); in <results>/.vm-run/scratch.img, deleted when the VM ends
 #   --systemd        boot the machine's systemd as PID 1 (on an overlay of the host root; the
 #                    command runs in the unit vmmem-job.service under system.slice) instead of
 #                    chrooting into the host root from the initramfs
@@ -65,6 +68,7 @@ main() {
     extra_append=""
     extra_env=()
     expose=()
+    scratch=0
     while [[ $# -gt 0 ]]; do
         case "$1" in
         --mem) mem="${2:?--mem needs a value}"; shift 2 ;;
@@ -76,6 +80,7 @@ main() {
         --env) extra_env+=("${2:?--env needs a value}"); shift 2 ;;
         --append) extra_append+=" ${2:?--append needs a value}"; shift 2 ;;
         --expose) expose+=("$(realpath -m -- "${2:?--expose needs a value}")"); shift 2 ;;
+        --scratch) scratch="${2:?--scratch needs a value}"; shift 2 ;;
         --keep) keep=1; shift ;;
         --console) console=1; shift ;;
         --systemd) extra_append+=" vmmem.systemd=1"; shift ;;
@@ -85,8 +90,8 @@ main() {
         esac
     done
     [[ $# -ge 1 ]] || { echo "vm-run: no COMMAND given (usage: vm-run.sh [OPTIONS] -- COMMAND [ARGS...])" >&2; exit 2; }
-    [[ "$mem" =~ ^[0-9]+$ && "$smp" =~ ^[0-9]+$ && "$timeout_s" =~ ^[0-9]+$ ]] ||
-        { echo "vm-run: --mem, --smp and --timeout take whole numbers" >&2; exit 2; }
+    [[ "$mem" =~ ^[0-9]+$ && "$smp" =~ ^[0-9]+$ && "$timeout_s" =~ ^[0-9]+$ && "$scratch" =~ ^[0-9]+$ ]] ||
+        { echo "vm-run: --mem, --smp, --timeout and --scratch take whole numbers" >&2; exit 2; }
     [[ "$(id -u)" == 0 ]] || fail "must run as root (the 9p share of / must read every file)"
 
     qemu="${QEMU:-qemu-system-x86_64}"
@@ -181,6 +186,17 @@ main() {
         -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap
         -virtfs "local,path=$(qe "$results"),mount_tag=out,security_model=none,multidevs=remap"
     )
+    # The scratch disk is thrown away with the VM, so the host never needs to flush it.
+    scratch_img=""
+    if ((scratch > 0)); then
+        scratch_img="$meta/scratch.img"
+        truncate -s "${scratch}M" "$scratch_img" || fail "cannot create the scratch disk $scratch_img"
+        # shellcheck disable=SC2054 # the commas are inside qemu option values
+        qemu_args+=(
+            -drive "file=$(qe "$scratch_img"),format=raw,if=none,id=scratch,cache=unsafe"
+            -device virtio-blk-pci,drive=scratch,serial=vmmem-scratch
+        )
+    fi
 
     qpid=""
     tail_pid=""
@@ -190,6 +206,7 @@ main() {
         [[ -n "$qpid" ]] && kill "$qpid" 2>/dev/null
         [[ -n "$tail_pid" ]] && kill "$tail_pid" 2>/dev/null
         [[ -n "$out_pid" ]] && kill "$out_pid" 2>/dev/null
+        [[ -n "$scratch_img" ]] && rm -f -- "$scratch_img"
         return 0
     }
     trap cleanup EXIT

@@ -74,6 +74,7 @@ static const StatKey stat_keys[] = {
     {"pagetables", offsetof(CalStat, pagetables), false},
     {"sec_pagetables", offsetof(CalStat, sec_pagetables), false},
     {"slab", offsetof(CalStat, slab), false},
+    {"slab_reclaimable", offsetof(CalStat, slab_reclaimable), false},
     {"percpu", offsetof(CalStat, percpu), false},
     {"sock", offsetof(CalStat, sock), false},
     {"file_dirty", offsetof(CalStat, file_dirty), false},
@@ -411,7 +412,8 @@ cal_sample_from_texts(const GPtrArray *layout, const CalTexts *texts, uint64_t t
      * shmem. */
     outside = sub0(file, maps.guest_shmem + maps.guest_file);
     s.shmem = MIN(sub0(shmem, maps.guest_shmem), outside);
-    s.reclaimable = outside - s.shmem;
+    s.slab_reclaimable = MIN(before.slab_reclaimable, after.slab_reclaimable);
+    s.reclaimable = outside - s.shmem + s.slab_reclaimable;
 
     s.t_ms = t_ms;
     s.tcg_cache = maps.exec_anon;
@@ -419,7 +421,7 @@ cal_sample_from_texts(const GPtrArray *layout, const CalTexts *texts, uint64_t t
     s.pagetables = after.pagetables;
     s.sec_pagetables = after.sec_pagetables;
     s.has_sec_pagetables = after.has_sec_pagetables;
-    s.slab = after.slab;
+    s.slab = sub0(after.slab, after.slab_reclaimable);
     s.percpu = after.percpu;
     s.kernel_stack = after.kernel_stack;
     s.kernel_other = sub0(after.kernel, after.pagetables + after.sec_pagetables + after.slab +
@@ -439,11 +441,12 @@ cal_sample_from_texts(const GPtrArray *layout, const CalTexts *texts, uint64_t t
 
     s.precharge = texts->precharge;
     s.reclaimable_hi = sub0(MAX(before.file, after.file), MIN(before.shmem, after.shmem));
-    s.reclaimable_hi = sub0(s.reclaimable_hi, maps.guest_file);
+    s.reclaimable_hi = sub0(s.reclaimable_hi, maps.guest_file) +
+                       MAX(before.slab_reclaimable, after.slab_reclaimable);
     /* memory.stat just after memory.current: its page cache is no less than at that moment. */
     s.bound = sub0(s.memory_current, s.guest_resident +
                                          sub0(sub0(before.file, before.shmem), maps.guest_file) +
-                                         s.precharge);
+                                         before.slab_reclaimable + s.precharge);
     s.bound_source = s.bound ? "memory.current" : NULL;
     *ret_sample = s;
     return 0;
@@ -678,6 +681,7 @@ json_reclaimable(JsonWriter *w, const CalResult *r)
     json_begin_object(w);
     json_member_u64(w, "peak", p->reclaimable);
     json_member_u64(w, "at_ms", p->t_ms);
+    json_member_u64(w, "slab_reclaimable", p->slab_reclaimable);
     json_member_u64(w, "file_dirty", p->file_dirty);
     json_member_u64(w, "file_writeback", p->file_writeback);
     json_end_object(w);

@@ -30,8 +30,8 @@ int cal_layout_from_spec(const VmSpec *spec, GPtrArray **ret_layout, GError **er
 
 /* What calibration takes from memory.stat, in bytes. */
 typedef struct {
-    uint64_t anon, file, shmem, kernel, kernel_stack, pagetables, sec_pagetables, slab, percpu,
-        sock, file_dirty, file_writeback;
+    uint64_t anon, file, shmem, kernel, kernel_stack, pagetables, sec_pagetables, slab,
+        slab_reclaimable, percpu, sock, file_dirty, file_writeback;
     bool has_sec_pagetables; /* Linux >= 6.0 */
 } CalStat;
 
@@ -77,11 +77,16 @@ typedef struct {
     uint64_t must_fit;
     uint64_t anon;      /* anonymous memory outside guest RAM and TCG's cache, every process */
     uint64_t tcg_cache; /* TCG's translation cache, resident (CalMaps.exec_anon) */
-    uint64_t kernel;    /* memory.stat kernel = the five below + kernel_other */
+    /* memory.stat kernel but its reclaimable slab = the five below + kernel_other */
+    uint64_t kernel;
+    /* slab: what the kernel cannot reclaim (slab_unreclaimable).  Reclaimable slab (inodes,
+     * dentries, the buffer heads of page cache pages) goes with the page cache. */
     uint64_t pagetables, sec_pagetables, slab, percpu, kernel_stack, kernel_other;
     uint64_t sock;
-    uint64_t shmem;       /* shmem outside guest RAM */
-    uint64_t reclaimable; /* page cache outside guest RAM: file - shmem - file-backed guest RAM */
+    uint64_t shmem; /* shmem outside guest RAM */
+    /* Page cache outside guest RAM (file - shmem - file-backed guest RAM) and reclaimable slab. */
+    uint64_t reclaimable;
+    uint64_t slab_reclaimable;
     uint64_t file_dirty, file_writeback;
     uint64_t guest_resident; /* guest_anon + guest_shmem + guest_file: charged to memory */
     uint64_t guest_anon, guest_shmem, guest_file, guest_hugetlb;

@@ -61,32 +61,36 @@ static const RecordedRow recorded_rows[] = {
      .skip = "qemu has no mapping of exactly 256 MiB for guest RAM '-m'"},
     /* Booted; KVM's nx-lpage-recovery kernel thread is a second pid, with an empty smaps. */
     {"kvm-256", "sample-006", {KVM_TOUCHER, "-m", "256"},
-     .want = {.memory_current = 200237056, .must_fit = 15392768, .anon = 13586432,
-              .kernel = 1806336, .pagetables = 520192, .sec_pagetables = 32768, .slab = 567720,
-              .percpu = 0, .kernel_stack = 32768, .kernel_other = 652888, .sock = 0, .shmem = 0,
-              .reclaimable = 94990336, .guest_resident = 96468992, .guest_anon = 96468992,
-              .has_sec_pagetables = true,
+     .want = {.memory_current = 200237056, .must_fit = 15392768 - 409320, .anon = 13586432,
+              .kernel = 1806336 - 409320, .pagetables = 520192, .sec_pagetables = 32768,
+              /* slab 567720, of it 409320 reclaimable */
+              .slab = 158400, .slab_reclaimable = 409320, .percpu = 0, .kernel_stack = 32768,
+              .kernel_other = 652888, .sock = 0, .shmem = 0, .reclaimable = 94990336 + 409320,
+              .guest_resident = 96468992, .guest_anon = 96468992, .has_sec_pagetables = true,
               /* memory.current, then the smaps: the guest faulted in RAM meanwhile. */
-              .bound = 200237056 - 96468992 - 94990336}},
+              .bound = 200237056 - 96468992 - 94990336 - 409320}},
     /* -mem-prealloc: memory.stat's anon ran 170 MiB ahead of memory.current, read 20 ms
      * earlier; the smaps-based figures do not care. */
     {"kvm-1024-prealloc", "sample-003", {KVM_TOUCHER, "-m", "1024", "-mem-prealloc"},
-     .want = {.memory_current = 914243584, .must_fit = 13266944, .anon = 10174464,
-              .kernel = 3092480, .reclaimable = 0, .guest_resident = 910163968,
-              .guest_anon = 910163968, .has_sec_pagetables = true,
-              .bound = 914243584 - 910163968}},
+     .want = {.memory_current = 914243584, .must_fit = 13266944 - 59728, .anon = 10174464,
+              .kernel = 3092480 - 59728, .reclaimable = 55288, .slab_reclaimable = 55288,
+              .guest_resident = 910163968, .guest_anon = 910163968, .has_sec_pagetables = true,
+              .bound = 914243584 - 910163968 - 55288}},
     {"kvm-1024-prealloc", "sample-005", {KVM_TOUCHER, "-m", "1024", "-mem-prealloc"},
-     .want = {.memory_current = 1094144000, .must_fit = 20172800, .anon = 16023552,
-              .kernel = 4149248, .guest_resident = GiB, .guest_anon = GiB,
-              .has_sec_pagetables = true, .bound = 1094144000 - GiB}},
+     .want = {.memory_current = 1094144000, .must_fit = 20172800 - 59728, .anon = 16023552,
+              .kernel = 4149248 - 59728, .reclaimable = 59728, .slab_reclaimable = 59728,
+              .guest_resident = GiB, .guest_anon = GiB, .has_sec_pagetables = true,
+              .bound = 1094144000 - GiB - 59728}},
     /* qemu exiting: its kernel memory is gone from memory.stat, its mappings not yet. */
     {"kvm-1024-prealloc", "sample-006", {KVM_TOUCHER, "-m", "1024", "-mem-prealloc"},
-     .want = {.memory_current = 1094144000, .must_fit = 14008320, .anon = 13987840,
-              .kernel = 16384, .shmem = 4096, .guest_resident = GiB, .guest_anon = GiB,
-              .has_sec_pagetables = true, .bound = 1094144000 - GiB}},
+     .want = {.memory_current = 1094144000, .must_fit = 14008320 - 4208, .anon = 13987840,
+              .kernel = 16384 - 4208, .shmem = 4096, .reclaimable = 4208,
+              .slab_reclaimable = 4208, .guest_resident = GiB, .guest_anon = GiB,
+              .has_sec_pagetables = true, .bound = 1094144000 - GiB - 59728}},
     {"kvm-1024", "sample-007", {KVM_TOUCHER, "-m", "1024"},
-     .want = {.memory_current = 501858304, .must_fit = 17616896, .anon = 14090240,
-              .kernel = 3522560, .shmem = 4096, .guest_resident = 614465536,
+     .want = {.memory_current = 501858304, .must_fit = 17616896 - 60128, .anon = 14090240,
+              .kernel = 3522560 - 60128, .shmem = 4096, .reclaimable = 60128,
+              .slab_reclaimable = 60128, .guest_resident = 614465536,
               .guest_anon = 614465536, .has_sec_pagetables = true,
               /* The guest faulted in 110 MiB more than memory.current had seen: no bound. */
               .bound = 0}},
@@ -94,10 +98,11 @@ static const RecordedRow recorded_rows[] = {
     {"kvm-256-memfd", "sample-009",
      {KVM_TOUCHER, "-m", "256", "-object", "memory-backend-memfd,id=ram0,size=256M", "-machine",
       "memory-backend=ram0"},
-     .want = {.memory_current = 266395648, .must_fit = 20754432, .anon = 17969152,
-              .kernel = 2785280, .shmem = 0, .guest_resident = 242765824,
+     .want = {.memory_current = 266395648, .must_fit = 20754432 - 627920, .anon = 17969152,
+              .kernel = 2785280 - 627920, .shmem = 0, .reclaimable = 615488,
+              .slab_reclaimable = 615488, .guest_resident = 242765824,
               .guest_shmem = 242765824, .has_sec_pagetables = true,
-              .bound = 266395648 - 242765824}},
+              .bound = 266395648 - 242765824 - 615488}},
 };
 /* clang-format on */
 
@@ -191,6 +196,7 @@ test_recorded(gconstpointer data)
     g_assert_cmpuint(s.sock, ==, w->sock);
     g_assert_cmpuint(s.shmem, ==, w->shmem);
     g_assert_cmpuint(s.reclaimable, ==, w->reclaimable);
+    g_assert_cmpuint(s.slab_reclaimable, ==, w->slab_reclaimable);
     g_assert_cmpuint(s.guest_resident, ==, w->guest_resident);
     g_assert_cmpuint(s.guest_anon, ==, w->guest_anon);
     g_assert_cmpuint(s.guest_shmem, ==, w->guest_shmem);
@@ -252,14 +258,14 @@ test_series(void)
     g_assert_cmpuint(res->n_samples, ==, 3);
     g_assert_cmpuint(res->n_skipped, ==, 0);
     /* The peak is sample-005's must_fit, with its parts as they were then. */
-    g_assert_cmpuint(res->peak.must_fit, ==, 20172800);
+    g_assert_cmpuint(res->peak.must_fit, ==, 20172800 - 59728);
     g_assert_cmpuint(res->peak.t_ms, ==, 25759);
     g_assert_cmpuint(res->peak.anon, ==, 16023552);
-    g_assert_cmpuint(res->peak.kernel, ==, 4149248);
+    g_assert_cmpuint(res->peak.kernel, ==, 4149248 - 59728);
     /* Each figure's own largest: anon peaked at 005 too, memory.current at 005 (= 006). */
     g_assert_cmpuint(res->max.anon, ==, 16023552);
     g_assert_cmpuint(res->max.memory_current, ==, 1094144000);
-    g_assert_cmpuint(res->max.kernel, ==, 4149248);
+    g_assert_cmpuint(res->max.kernel, ==, 4149248 - 59728);
     g_assert_cmpuint(res->guest_peak.guest_resident, ==, GiB);
     g_assert_cmpuint(res->guest_peak.t_ms, ==, 25759);
     g_assert_cmpuint(res->last.t_ms, ==, 33402);
@@ -286,7 +292,7 @@ test_series_skips(void)
     g_assert_cmpuint(res->n_samples, ==, 1);
     g_assert_cmpuint(res->n_skipped, ==, 1);
     g_assert_nonnull(strstr(res->last_skip, "256 MiB"));
-    g_assert_cmpuint(res->peak.must_fit, ==, 15392768);
+    g_assert_cmpuint(res->peak.must_fit, ==, 15392768 - 409320);
     g_assert_cmpuint(res->max_gap_ms, ==, 0);
 }
 
@@ -746,30 +752,31 @@ test_json(void)
     assert_json_u64_or_null(after, "memory_peak_minus_guest", TRUE, 377184256 - 96468992);
     assert_json_u64_or_null(after, "memory_max", TRUE, 1341128704);
     g_assert_nonnull(strstr(after, "\n  \"must_fit\": {\n"
-                                   "    \"peak\": 15392768,\n"
+                                   "    \"peak\": 14983448,\n"
                                    "    \"at_ms\": 16725,\n"
                                    "    \"anon\": 13586432,\n"
                                    "    \"tcg_cache\": 0,\n"
-                                   "    \"kernel\": 1806336,\n"
+                                   "    \"kernel\": 1397016,\n"
                                    "    \"pagetables\": 520192,\n"
                                    "    \"sec_pagetables\": 32768,\n"
-                                   "    \"slab\": 567720,\n"
+                                   "    \"slab\": 158400,\n"
                                    "    \"percpu\": 0,\n"
                                    "    \"kernel_stack\": 32768,\n"
                                    "    \"kernel_other\": 652888,\n"
                                    "    \"sock\": 0,\n"
                                    "    \"shmem\": 0\n"
                                    "  },\n"));
-    assert_json_u64_or_null(after, "peak_overhead", TRUE, 15392768);
+    assert_json_u64_or_null(after, "peak_overhead", TRUE, 14983448);
     g_assert_nonnull(strstr(after, "\n  \"bound\": {\n"
-                                   "    \"peak\": 8777728,\n"
+                                   "    \"peak\": 8368408,\n"
                                    "    \"at_ms\": 16725,\n"
                                    "    \"source\": \"memory.current\",\n"
                                    "    \"precharge\": 0\n"
                                    "  },\n"));
     g_assert_nonnull(strstr(after, "\n  \"reclaimable\": {\n"
-                                   "    \"peak\": 94990336,\n"
+                                   "    \"peak\": 95399656,\n"
                                    "    \"at_ms\": 16725,\n"
+                                   "    \"slab_reclaimable\": 409320,\n"
                                    "    \"file_dirty\": 0,\n"
                                    "    \"file_writeback\": 0\n"
                                    "  },\n"));
@@ -786,10 +793,10 @@ test_json(void)
     g_assert_nonnull(strstr(after, "\n    \"memory_current\": 200237056\n  },\n"));
     g_assert_nonnull(strstr(after, "\n  \"events\": {\n    \"max\": 0,\n    \"oom\": 0,\n"
                                    "    \"oom_kill\": 0\n  },\n"));
-    /* 78184448 / 15392768 = 5.079... */
+    /* 78184448 / 14983448 = 5.218... */
     g_assert_cmpuint(e->overhead, ==, 78184448);
     g_assert_nonnull(strstr(after, "\n  \"budget\": {\n    \"overhead\": 78184448,\n"
-                                   "    \"ratio\": 5.08\n  },\n"));
+                                   "    \"ratio\": 5.22\n  },\n"));
 }
 
 /* ---- the calibration scope's plan ---- */

@@ -24,6 +24,9 @@
  *                         the disk's size; all: the whole disk) in 1 MiB O_DIRECT blocks of a
  *                         non-zero pattern, fsync, read it back and check it (it overwrites
  *                         the disks: give the guest throwaway images)
+ *   toucher.disk_stride_mb=S  the 1 MiB blocks S MiB apart instead of adjacent (default 1), so
+ *                         that what is written spreads over the whole disk as a file system's
+ *                         writes do (all: one block every S MiB to the end)
  *   toucher.net_mb=N      on the first network interface but lo: send N MiB over TCP to the
  *                         peer, then receive N MiB from the peer's next port
  *   toucher.ip=A.B.C.D/P  its address (default 10.0.2.15/24: QEMU user networking's guest)
@@ -389,8 +392,11 @@ fill_block(uint64_t *buf, size_t words, uint64_t blk)
         buf[i] = 0x5a00000000000000ull | (blk << 24) | i;
 }
 
+/* @stride_mb: the blocks are that many MiB apart (1: adjacent), so that the MiB written spread
+ * over the whole disk as a file system's do, and an image format's metadata for all of it is
+ * read and cached. */
 static void
-disk_one(const char *name, long want_mb)
+disk_one(const char *name, long want_mb, long stride_mb)
 {
     const size_t bs = 1u << 20;
     char path[256], line[64];
@@ -401,6 +407,7 @@ disk_one(const char *name, long want_mb)
 
     snprintf(path, sizeof(path), "/sys/block/%s/size", name);
     size_mb = (long)(strtoull(read_line(path, line, sizeof(line)), NULL, 10) / 2048);
+    size_mb = (size_mb + stride_mb - 1) / stride_mb; /* blocks that fit */
     mb = want_mb < 0 || want_mb > size_mb ? size_mb : want_mb;
     if (mb < 1) {
         say("toucher: disk %s: %ld MiB, skipped\n", name, size_mb);
@@ -416,14 +423,14 @@ disk_one(const char *name, long want_mb)
     t0 = now_s();
     for (long b = 0; b < mb; b++) {
         fill_block(buf, bs / 8, (uint64_t)b);
-        if (pwrite(fd, buf, bs, (off_t)b * (off_t)bs) != (ssize_t)bs)
+        if (pwrite(fd, buf, bs, (off_t)b * stride_mb * (off_t)bs) != (ssize_t)bs)
             fail("disk write");
     }
     if (fsync(fd) != 0)
         fail("disk fsync");
     tw = now_s();
     for (long b = 0; b < mb; b++) {
-        if (pread(fd, buf, bs, (off_t)b * (off_t)bs) != (ssize_t)bs)
+        if (pread(fd, buf, bs, (off_t)b * stride_mb * (off_t)bs) != (ssize_t)bs)
             fail("disk read");
         if (buf[0] != (0x5a00000000000000ull | ((uint64_t)b << 24)) ||
             buf[bs / 8 - 1] != (0x5a00000000000000ull | ((uint64_t)b << 24) | (bs / 8 - 1))) {
@@ -442,7 +449,7 @@ disk_one(const char *name, long want_mb)
 }
 
 static void
-disk_phase(long want_mb)
+disk_phase(long want_mb, long stride_mb)
 {
     char *disks[64];
     int n = list_dir("/sys/block", is_disk, disks, 64);
@@ -452,7 +459,7 @@ disk_phase(long want_mb)
         fail("toucher.disk_mb: no virtio-blk (vd*) or SCSI (sd*) disk in /sys/block");
     }
     for (int i = 0; i < n; i++)
-        disk_one(disks[i], want_mb);
+        disk_one(disks[i], want_mb, stride_mb);
     free_names(disks, n);
 }
 
@@ -754,7 +761,7 @@ main(void)
 {
     char cmdline[4096] = "", disk_opt[16];
     long reserve_mb, hold_s, thp, code_kb, avail_kib, total_kib, touch_mib;
-    long disk_mb, net_mb, fb_frames, fb_ms;
+    long disk_mb, disk_stride_mb, net_mb, fb_frames, fb_ms;
     size_t len, off, page = (size_t)sysconf(_SC_PAGESIZE);
     unsigned char *mem;
     double t0, t1;
@@ -779,6 +786,9 @@ main(void)
     /* disk_mb: -1 is all of each disk */
     cmdline_str(cmdline, "toucher.disk_mb=", disk_opt, sizeof(disk_opt), "0");
     disk_mb = strcmp(disk_opt, "all") == 0 ? -1 : strtol(disk_opt, NULL, 10);
+    disk_stride_mb = cmdline_long(cmdline, "toucher.disk_stride_mb=", 1);
+    if (disk_stride_mb < 1)
+        disk_stride_mb = 1;
     net_mb = cmdline_long(cmdline, "toucher.net_mb=", 0);
     fb_frames = cmdline_long(cmdline, "toucher.fb_frames=", 0);
     fb_ms = cmdline_long(cmdline, "toucher.fb_ms=", 30);
@@ -805,7 +815,7 @@ main(void)
     }
     drop_module_files();
     if (disk_mb != 0)
-        disk_phase(disk_mb);
+        disk_phase(disk_mb, disk_stride_mb);
     if (net_mb > 0)
         net_phase(cmdline, net_mb);
     if (fb_frames > 0)

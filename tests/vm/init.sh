@@ -123,11 +123,13 @@ opts=trans=virtio,version=9p2000.L,msize=262144
 # vm-run.sh --append vmmem.hostopts=cache=none.
 hostopts=,cache=loose
 systemd=0
+kallsyms=0
 read -r cmdline </proc/cmdline
 for a in $cmdline; do
     case "$a" in
     vmmem.hostopts=*) hostopts=",${a#vmmem.hostopts=}" ;;
     vmmem.systemd=1) systemd=1 ;;
+    vmmem.kallsyms=1) kallsyms=1 ;;
     esac
 done
 mkdir -p /host /out /ro
@@ -137,6 +139,8 @@ mount -t 9p -o "$opts" out /out || die "mount 9p results folder (tag out)"
 res=$(cat /out/.vm-run/results-path) || die "no .vm-run/results-path"
 cwd=$(cat /out/.vm-run/cwd) || die "no .vm-run/cwd"
 [ -r /out/.vm-run/expose ] || die "no .vm-run/expose"
+# Once per kernel (vm-run.sh caches it): the symbols of this nokaslr kernel, for hang reports.
+[ "$kallsyms" = 1 ] && cat /proc/kallsyms >/out/.vm-run/kallsyms 2>/dev/null
 # There is no udev before the job: /dev/kvm gets the owner a distribution gives it, so that
 # libvirt's unprivileged qemu (group kvm) can open it.
 if [ -c /dev/kvm ]; then

@@ -98,6 +98,7 @@ main() {
     command -v "$qemu" >/dev/null || fail "$qemu not found: apt-get install qemu-system-x86"
     kver="$(vm_kernel_version 2>&1)" || fail "$kver"
     cache="${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/vmmem-vm"
+    mkdir -p "$cache"
 
     # The kernel: given, or the vmlinux extracted from /boot/vmlinuz-<ver> (cached), or that itself.
     if [[ -z "$kernel" ]]; then
@@ -176,13 +177,18 @@ main() {
     qe() { printf '%s' "${1//,/,,}"; }
 
     console_log="$meta/console.log"
-    append="console=ttyS0 quiet panic=-1 mitigations=off$extra_append"
+    # nokaslr: the kernel's text sits where the kallsyms cached below say, so that a hang's
+    # report (hang-report.py) can name the functions the vCPUs are stuck in.
+    append="console=ttyS0 quiet panic=-1 mitigations=off nokaslr$extra_append"
+    kallsyms="$cache/kallsyms-$kver"
+    [[ -s "$kallsyms" ]] || append+=" vmmem.kallsyms=1"
     # shellcheck disable=SC2054 # the commas are inside qemu option values
     qemu_args=(
         -machine q35 -accel tcg -cpu max -smp "$smp" -m "$mem"
         -nodefaults -display none -no-reboot
         -kernel "$kernel" -initrd "$initrd" -append "$append"
         -chardev "file,id=con,path=$(qe "$console_log")" -serial chardev:con
+        -monitor "unix:$(qe "$meta/monitor.sock"),server=on,wait=off"
         -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap
         -virtfs "local,path=$(qe "$results"),mount_tag=out,security_model=none,multidevs=remap"
     )
@@ -201,9 +207,11 @@ main() {
     qpid=""
     tail_pid=""
     out_pid=""
+    wd_pid=""
     # shellcheck disable=SC2317 # called from the traps
     cleanup() {
         [[ -n "$qpid" ]] && kill "$qpid" 2>/dev/null
+        [[ -n "$wd_pid" ]] && kill "$wd_pid" 2>/dev/null
         [[ -n "$tail_pid" ]] && kill "$tail_pid" 2>/dev/null
         [[ -n "$out_pid" ]] && kill "$out_pid" 2>/dev/null
         [[ -n "$scratch_img" ]] && rm -f -- "$scratch_img"
@@ -217,8 +225,24 @@ main() {
     : >"$meta/output.log"
 
     t0="$(date +%s.%N)"
-    timeout -k 5 "$timeout_s" "$qemu" "${qemu_args[@]}" </dev/null >"$meta/qemu.log" 2>&1 &
+    "$qemu" "${qemu_args[@]}" </dev/null >"$meta/qemu.log" 2>&1 &
     qpid=$!
+    # The timeout: first ask qemu's monitor what every vCPU is doing (a guest hung with
+    # interrupts off prints nothing), then stop it.
+    # Its output goes nowhere: nothing it leaves behind may hold the caller's pipes open.
+    (
+        trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+        sleep "$timeout_s" &
+        nap=$!
+        wait "$nap"
+        kill -0 "$qpid" 2>/dev/null || exit 0
+        : >"$meta/timed-out"
+        timeout 60 "$here/hang-report.py" "$meta/monitor.sock" "$kallsyms" >"$meta/hang.txt" 2>&1
+        kill "$qpid" 2>/dev/null
+        sleep 5
+        kill -9 "$qpid" 2>/dev/null
+    ) </dev/null >/dev/null 2>&1 &
+    wd_pid=$!
     # The guest writes the command's output into output.log over 9p; stream it as it grows.
     # tail exits by itself (--pid) once qemu is gone and the file is drained.
     tail -n +1 -s 0.2 -f --pid="$qpid" "$meta/output.log" &
@@ -230,6 +254,10 @@ main() {
     set +e
     wait "$qpid"
     qrc=$?
+    kill "$wd_pid" 2>/dev/null
+    wait "$wd_pid" 2>/dev/null
+    wd_pid=""
+    [[ -e "$meta/timed-out" ]] && qrc=124
     wait "$out_pid"
     [[ -n "$tail_pid" ]] && wait "$tail_pid"
     set -e
@@ -253,6 +281,10 @@ main() {
 
     if [[ "$qrc" == 124 || "$qrc" == 137 ]]; then
         show_console
+        if [[ -s "$meta/hang.txt" ]]; then
+            echo "vm-run: what the vCPUs were doing ($meta/hang.txt):" >&2
+            grep -E '^(== CPU|   on its stack)' "$meta/hang.txt" | sed 's/^/  | /' >&2 || true
+        fi
         keep_note
         if [[ -s "$meta/systemd" && ! -s "$meta/started" ]]; then
             fail "timeout: systemd (--systemd) took over at $(cat "$meta/systemd") s but the command had not started when the VM was killed after ${timeout_s}s"
@@ -270,6 +302,9 @@ main() {
             fail "systemd (--systemd) took over at $(cat "$meta/systemd") s but never started the command (qemu exit $qrc; crash of PID 1?)"
         fi
         fail "the VM did not boot to the command (qemu exit $qrc)"
+    fi
+    if [[ -s "$meta/kallsyms" && ! -s "$kallsyms" ]]; then
+        mv -f "$meta/kallsyms" "$kallsyms.tmp.$$" && mv -f "$kallsyms.tmp.$$" "$kallsyms"
     fi
     status="$(cat "$meta/status")"
     [[ "$status" =~ ^[0-9]+$ ]] || fail "bad exit status file: $status"

@@ -32,7 +32,7 @@ def u64(v):
     assert isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**64, v
     return v
 top = ["finished", "samples", "samples_skipped", "duration_ms", "interval_ms", "max_gap_ms",
-       "qemu_exit_status", "must_fit", "max", "reclaimable", "guest", "memory_peak",
+       "qemu_exit_status", "peak_overhead", "must_fit", "bound", "max", "reclaimable", "guest", "memory_peak",
        "memory_peak_minus_guest", "memory_max", "events", "budget", "envelope"]
 assert list(d) == top, list(d)
 assert d["finished"] is True
@@ -41,15 +41,21 @@ for k in ["samples", "samples_skipped", "duration_ms", "interval_ms", "max_gap_m
     u64(d[k])
 assert d["samples"] > 0, d["samples"]
 m = d["must_fit"]
-parts = ["anon", "pagetables", "sec_pagetables", "slab", "percpu", "kernel_stack",
+parts = ["anon", "tcg_cache", "pagetables", "sec_pagetables", "slab", "percpu", "kernel_stack",
          "kernel_other", "sock", "shmem"]
-assert list(m) == ["peak", "at_ms", "anon", "kernel", "pagetables", "sec_pagetables", "slab",
+assert list(m) == ["peak", "at_ms", "anon", "tcg_cache", "kernel", "pagetables", "sec_pagetables", "slab",
                    "percpu", "kernel_stack", "kernel_other", "sock", "shmem"], list(m)
 for k in m:
     u64(m[k])
 assert sum(m[k] for k in parts) == m["peak"], m
-assert sum(m[k] for k in parts[1:7]) == m["kernel"], m
-assert m["anon"] + m["kernel"] + m["sock"] + m["shmem"] == m["peak"]
+assert sum(m[k] for k in parts[2:8]) == m["kernel"], m
+assert m["anon"] + m["tcg_cache"] + m["kernel"] + m["sock"] + m["shmem"] == m["peak"]
+# Under KVM there is no translation cache.
+assert m["tcg_cache"] == 0, m
+bd = d["bound"]
+assert list(bd) == ["peak", "at_ms", "source", "precharge"], list(bd)
+assert bd["source"] in ("memory.current", "memory.peak") or (bd["source"] is None and bd["peak"] == 0), bd
+assert u64(d["peak_overhead"]) == max(m["peak"], bd["peak"]), d["peak_overhead"]
 assert m["peak"] > 0
 assert m["at_ms"] <= d["duration_ms"]
 mx = d["max"]
@@ -73,7 +79,7 @@ assert m["peak"] < d["memory_max"] - ram, (m["peak"], d["memory_max"])
 assert d["events"] == {"max": 0, "oom": 0, "oom_kill": 0}, d["events"]
 b = d["budget"]
 assert b["overhead"] == d["envelope"]["overhead"], b
-assert isinstance(b["ratio"], float) and abs(b["ratio"] - b["overhead"] / m["peak"]) < 0.006, b
+assert isinstance(b["ratio"], float) and abs(b["ratio"] - b["overhead"] / d["peak_overhead"]) < 0.006, b
 assert d["envelope"]["guest_ram"] == ram
 print("# must-fit peak %.1f MiB at %.1f s: anon %.1f, kernel %.2f (pagetables %.2f, "
       "sec_pagetables %.2f, slab %.2f, percpu %.2f, kernel_stack %.2f, other %.2f), sock %.2f, "
@@ -116,6 +122,49 @@ calibrate_guest kvm256 256
 calibrate_guest kvm1g 1024 "" -mem-prealloc
 calibrate_guest memfd256 256 "" -object memory-backend-memfd,id=ram0,size=256M \
     -machine memory-backend=ram0
+
+# 1b. --save-profile: a host profile from a real measurement, used by explain with its basis;
+# one made under another kernel is ignored with one warning line.
+kvm_toucher prof 256
+cat >/tmp/prof-vmmem.conf <<'EOF2'
+[vmmem]
+profile = /tmp/prof/profile.conf
+EOF2
+rm -rf /tmp/prof
+set +e
+"$VMMEM" calibrate --config /tmp/prof-vmmem.conf --save-profile -- "${TOUCHER[@]}" >/tmp/prof.out 2>/tmp/prof.err
+status=$?
+set -e
+[[ $status == 0 ]] || fail "save-profile: calibrate exited $status: $(cat /tmp/prof.err)"
+[[ -f /tmp/prof/profile.conf ]] || fail "save-profile: no profile at the config's path: $(cat /tmp/prof.err)"
+cp /tmp/prof/profile.conf "$RESULTS/" 2>/dev/null || true
+grep -q '^\[measurement 1\]$' /tmp/prof/profile.conf || fail "save-profile: no [measurement 1]"
+grep -q "^kernel=$(uname -r)$" /tmp/prof/profile.conf || fail "save-profile: the kernel is not recorded"
+grep -q '^model=2$' /tmp/prof/profile.conf || fail "save-profile: the model version is not recorded"
+peak=$(sed -n 's/^peak-overhead=//p' /tmp/prof/profile.conf)
+base=$(sed -n '/^\[term qemu_base\]/,/^\[/s/^bytes=//p' /tmp/prof/profile.conf)
+other=$(sed -n 's/^other-terms=//p' /tmp/prof/profile.conf)
+((peak > 16 * 1048576)) || fail "save-profile: peak-overhead $peak is not a real measurement"
+# The fit: base + one vCPU + 256 MiB of kernel_ram + the other terms cover the peak + 10 %.
+((base + 524288 + 1179648 + other >= peak * 110 / 100 - 4096)) ||
+    fail "save-profile: qemu_base $base does not cover the peak $peak with its headroom"
+ok "--save-profile wrote a profile: peak $((peak / 1048576)) MiB, qemu_base fitted to $((base / 1048576)) MiB"
+explain=$("$VMMEM" explain --config /tmp/prof-vmmem.conf -- "${TOUCHER[@]}" 2>/tmp/prof-explain.err)
+assert_contains "$explain" "[profile]" "explain with the profile: the basis says profile"
+assert_contains "$explain" "$(uname -r)" "explain with the profile: it names the kernel measured"
+[[ ! -s /tmp/prof-explain.err ]] || fail "explain with a valid profile warned: $(cat /tmp/prof-explain.err)"
+json_base=$("$VMMEM" explain --json --config /tmp/prof-vmmem.conf -- "${TOUCHER[@]}" 2>/dev/null |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); c=[x for x in d["components"] if x["name"]=="qemu_base"][0]; assert c["basis"]=="profile", c; assert d["model"]["profile"]["measurements"]==1, d["model"]; print(c["bytes"])') ||
+    fail "explain --json with the profile: no profile basis"
+assert_eq "$base" "$json_base" "explain --json: qemu_base is the profile's"
+sed -i "s/^kernel=.*/kernel=0.0.0-other/" /tmp/prof/profile.conf
+explain=$("$VMMEM" explain --config /tmp/prof-vmmem.conf -- "${TOUCHER[@]}" 2>/tmp/prof-explain.err)
+assert_eq 1 "$(grep -c 'warning: profile .* not used: .*0.0.0-other' /tmp/prof-explain.err)" \
+    "a profile of another kernel: one warning line"
+assert_contains "$explain" "[measured]" "a profile of another kernel: the built-in terms apply"
+case $explain in *"[profile]"*) fail "a profile of another kernel was used" ;; esac
+ok "a profile measured under another kernel is ignored with one line"
+assert_no_scopes "save-profile"
 
 # 2. --duration stops a guest that would hold for 10 minutes: SIGTERM, and qemu exits.
 kvm_toucher held 256 toucher.hold_s=600

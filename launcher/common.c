@@ -153,3 +153,10 @@ print_envelope_line(FILE *f, const vmmem_envelope *envelope, const char *path)
     fprintf(f, "%s: memory.max %s (guest %s + overhead %s) in /%s\n", program_name, max, guest,
             over, path);
 }
+
+void
+print_warnings(const vmmem_envelope *envelope)
+{
+    for (size_t i = 0; i < vmmem_envelope_get_n_warnings(envelope); i++)
+        warn("warning: %s", vmmem_envelope_get_warning(envelope, i));
+}

@@ -53,6 +53,9 @@ void check_qemu_binary(const char *qemu);
  * a no-op: capabilities the caller passed on are the caller's to give qemu. */
 void drop_privileges(void);
 
+/* Each of the envelope's warnings (a host profile not used...) as "PROGRAM: warning: ...". */
+void print_warnings(const vmmem_envelope *envelope);
+
 /* "256 MiB" */
 char *format_size(uint64_t bytes);
 

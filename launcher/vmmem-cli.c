@@ -60,7 +60,23 @@ static const GOptionEntry json_entries[] = {
     {NULL},
 };
 
+static gboolean arg_save_profile;
+static char *arg_profile_path;
+
+static gboolean
+take_save_profile(const char *name, const char *value, gpointer data, GError **error)
+{
+    arg_save_profile = TRUE;
+    g_free(arg_profile_path);
+    arg_profile_path = g_strdup(value);
+    return TRUE;
+}
+
 static const GOptionEntry calibrate_entries[] = {
+    {"save-profile", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, take_save_profile,
+     "Add the measurement to the host profile and fit its terms (default: the config's profile, "
+     "/var/lib/vmmem/profile.conf)",
+     "PATH"},
     {"duration", 'd', 0, G_OPTION_ARG_STRING, &arg_duration,
      "Stop qemu after S seconds (SIGTERM, SIGKILL 10 s later); default: until it exits", "S"},
     {"interval", 'i', 0, G_OPTION_ARG_STRING, &arg_interval,
@@ -138,6 +154,7 @@ make_plan(int qemu_argc, char **qemu_argv, vmmem_config *config, unsigned scope_
     }
     if (vmmem_envelope_new(*ret_spec, config, 0, ret_envelope, &error) < 0)
         die_vmmem(1, error);
+    print_warnings(*ret_envelope);
     *ret_scope = NULL;
     if (!vmmem_spec_is_probe(*ret_spec) &&
         vmmem_scope_new(*ret_envelope, config, arg_name, scope_flags, ret_scope, &error) < 0) {
@@ -173,11 +190,12 @@ print_explain(const vmmem_spec *spec, const vmmem_envelope *envelope, const vmme
            vmmem_spec_get_vcpus(spec), guest, huge);
     printf("Overhead by component:\n");
     for (size_t i = 0; i < n; i++) {
-        const char *name, *source;
+        const char *name, *source, *basis;
         uint64_t bytes;
+        vmmem_envelope_get_component_basis(envelope, i, &basis);
         vmmem_envelope_get_component(envelope, i, &name, &bytes, &source);
         g_autofree char *b = format_size(bytes);
-        printf("  %-12s %10s  %s\n", name, b, source);
+        printf("  %-12s %10s  [%s] %s\n", name, b, basis, source);
     }
     printf("  %-12s %10s\n\n", "total", over);
     printf("Envelope:\n");
@@ -564,6 +582,33 @@ abandon(vmmem_scope *scope, int status, const char *fmt, ...)
     die(status, "%s", msg);
 }
 
+/* The measurement into the host profile, then what the model makes of this VM with it. */
+static void
+save_profile(const vmmem_calibration *cal, vmmem_config *config, int qemu_argc, char **qemu_argv)
+{
+    const char *path = arg_profile_path;
+    g_autoptr(vmmem_spec) spec = NULL;
+    g_autoptr(vmmem_envelope) envelope = NULL;
+    vmmem_error *error = NULL;
+    int r;
+
+    r = vmmem_calibration_save_profile(cal, config, path, 0, &error);
+    if (r < 0)
+        die_vmmem(1, error);
+    if (path && vmmem_config_set(config, "profile", path, &error) < 0)
+        die_vmmem(1, error);
+    if (vmmem_spec_new_from_argv(qemu_argc, (const char *const *)qemu_argv, 0, &spec, &error) < 0 ||
+        vmmem_envelope_new(spec, config, 0, &envelope, &error) < 0)
+        die_vmmem(1, error);
+    print_warnings(envelope);
+    g_autofree char *over = format_size(vmmem_envelope_get_overhead(envelope));
+    fprintf(stderr,
+            "%s: %s the host profile %s; with it this VM's overhead budget is %s "
+            "(vmmem explain shows each term and its basis)\n",
+            program_name, r == 1 ? "started" : "added the measurement to",
+            path ? path : "/var/lib/vmmem/profile.conf", over);
+}
+
 static int
 cmd_calibrate(int argc, char **argv)
 {
@@ -589,6 +634,8 @@ cmd_calibrate(int argc, char **argv)
         duration_s = parse_whole("duration", arg_duration, 1, DURATION_S_MAX, "seconds");
     if (arg_dry_run && arg_json)
         die(2, "--dry-run prints a plan, not JSON: leave out --json");
+    if (arg_profile_path && !g_path_is_absolute(arg_profile_path))
+        die(2, "--save-profile: '%s' is not an absolute path", arg_profile_path);
     g_autoptr(vmmem_config) config = config_from_options();
     const char *qemu = vmmem_config_get_qemu_binary(config);
     if (!arg_dry_run)
@@ -646,6 +693,8 @@ cmd_calibrate(int argc, char **argv)
     } else {
         print_calibration(cal, envelope, scope, status, interval_ms);
     }
+    if (arg_save_profile)
+        save_profile(cal, config, qemu_argc, qemu_argv);
     vmmem_scope_free(scope);
     vmmem_envelope_free(envelope);
     vmmem_spec_free(spec);

@@ -221,8 +221,10 @@ enter_own_scope(vmmem_config *config, vmmem_spec *spec, bool dry_run, bool privi
         vmmem_error_free(cleanup);
         goto fail;
     }
-    if (!quiet(privileged))
+    if (!quiet(privileged)) {
+        print_warnings(envelope);
         print_envelope_line(stderr, envelope, vmmem_scope_get_path(scope));
+    }
     return scope;
 fail:
     *ret_reason = g_strdup(vmmem_error_get_message(error));

@@ -152,7 +152,45 @@ describe(CgroupScope *scope, const Envelope *e, VmmemdReply *reply)
         if (!g_str_has_prefix(k, "memory.max="))
             g_string_append_printf(msg, "; kept libvirt's %s", k);
     }
+    /* The domain log has room for one warning: the memtune one matters more. */
+    if (!reply->warning[0] && e->warnings->len > 0)
+        g_strlcpy(reply->warning, g_ptr_array_index(e->warnings, 0), sizeof(reply->warning));
     g_strlcpy(reply->message, msg->str, sizeof(reply->message));
+}
+
+/* The disk images and kernel the requester's command line names, read with its eyes: only
+ * what its uid and groups (/proc/PID/status) may read, so that its envelope says nothing of
+ * files it could not read itself. */
+static int
+probe_files_as(int procfd, const struct ucred *cred, HostInfo *host, const VmSpec *spec,
+               GError **error)
+{
+    g_autofree char *status = NULL;
+    g_autoptr(GArray) groups = g_array_new(FALSE, FALSE, sizeof(gid_t));
+    g_auto(GStrv) lines = NULL;
+    HostCreds as = {.uid = cred->uid, .gid = cred->gid};
+    int r = read_proc_file(procfd, "status", &status, NULL, error);
+
+    if (r < 0)
+        return r;
+    lines = g_strsplit(status, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        g_auto(GStrv) ids = NULL;
+        if (!g_str_has_prefix(*l, "Groups:"))
+            continue;
+        ids = g_strsplit_set(*l + strlen("Groups:"), " \t", -1);
+        for (char **id = ids; *id; id++) {
+            guint64 gid;
+            if (**id && g_ascii_string_to_unsigned(*id, 10, 0, G_MAXUINT32 - 1, &gid, NULL)) {
+                gid_t g = (gid_t)gid;
+                g_array_append_val(groups, g);
+            }
+        }
+    }
+    as.groups = (const gid_t *)groups->data;
+    as.n_groups = groups->len;
+    host_info_probe_files(host, spec, &as);
+    return 0;
 }
 
 static int
@@ -166,6 +204,8 @@ serve(const struct ucred *cred, VmmemdReply *reply, GError **error)
     g_autoptr(HostInfo) host = NULL;
     g_autoptr(VmSpec) spec = NULL;
     g_autoptr(Envelope) envelope = NULL;
+    g_autoptr(GPtrArray) warnings = NULL;
+    Profile *profile;
     g_autoptr(CgroupPlan) plan = NULL;
     g_autoptr(CgroupScope) scope = NULL;
     g_autofree char *mount = NULL;
@@ -235,12 +275,17 @@ serve(const struct ucred *cred, VmmemdReply *reply, GError **error)
                       &bad_index, error);
     if (r < 0)
         goto out;
+    r = probe_files_as(procfd, cred, host, spec, error);
+    if (r < 0)
+        goto out;
     if (spec->probe) {
         r = vmmem_fail(error, EINVAL, "pid %d runs a capability probe, which has no envelope",
                        (int)cred->pid);
         goto out;
     }
-    r = envelope_compute(spec, host, config, &envelope, error);
+    warnings = g_ptr_array_new_with_free_func(g_free);
+    profile = envelope_read_profile(config, host, warnings);
+    r = envelope_compute(spec, host, config, profile, g_steal_pointer(&warnings), &envelope, error);
     if (r < 0)
         goto out;
     r = cgroup_plan_new_existing(envelope, domain->domain, &plan, error);

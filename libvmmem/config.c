@@ -7,6 +7,7 @@
 #include "cgroup-plan.h"
 #include "config.h"
 #include "error.h"
+#include "profile.h"
 #include "size.h"
 
 #define GROUP_GLOBAL    "vmmem"
@@ -210,6 +211,17 @@ parse_helper_socket(const char *text, Config *config, Policy *policy, GError **e
     return 0;
 }
 
+static int
+parse_profile(const char *text, Config *config, Policy *policy, GError **error)
+{
+    if (strcmp(text, "none") != 0 && !g_path_is_absolute(text))
+        return vmmem_fail(error, EINVAL, "must be an absolute path or none");
+    g_free(config->profile_path);
+    config->profile_path = strcmp(text, "none") == 0 ? NULL : g_strdup(text);
+    config->profile_explicit = true;
+    return 0;
+}
+
 static const ConfigKey config_keys[] = {
     {"qemu", parse_qemu, 0},
     {"parent", parse_parent, 0},
@@ -222,6 +234,7 @@ static const ConfigKey config_keys[] = {
     {"policy", parse_policy, SET_POLICY},
     {"seccomp", parse_seccomp, SET_SECCOMP},
     {"helper-socket", parse_helper_socket, 0},
+    {"profile", parse_profile, 0},
 };
 
 static const ConfigKey *
@@ -259,6 +272,7 @@ config_new_default(void)
     config->qemu_binary = g_strdup(VMMEM_DEFAULT_QEMU);
     config->parent = g_strdup(VMMEM_DEFAULT_PARENT);
     config->helper_socket = g_strdup(VMMEM_DEFAULT_HELPER_SOCKET);
+    config->profile_path = g_strdup(VMMEM_DEFAULT_PROFILE_PATH);
     config->defaults = default_policy;
     config->vm_policies = vm_policies_new();
     return config;
@@ -275,6 +289,8 @@ config_copy(const Config *config)
     copy->qemu_binary = g_strdup(config->qemu_binary);
     copy->parent = g_strdup(config->parent);
     copy->helper_socket = g_strdup(config->helper_socket);
+    copy->profile_path = g_strdup(config->profile_path);
+    copy->profile_explicit = config->profile_explicit;
     copy->defaults = config->defaults;
     copy->vm_policies = vm_policies_new();
     g_hash_table_iter_init(&iter, config->vm_policies);
@@ -290,6 +306,7 @@ config_clear(Config *config)
     g_free(config->qemu_binary);
     g_free(config->parent);
     g_free(config->helper_socket);
+    g_free(config->profile_path);
     g_clear_pointer(&config->vm_policies, g_hash_table_unref);
 }
 

@@ -20,6 +20,7 @@
  *                                         # envelope cannot be applied (docs/libvirt.md)
  *   seccomp = off                         # off | on: vmmem-qemu's filter before exec
  *   helper-socket = /run/vmmem/vmmemd.sock  # where vmmem-qemu reaches vmmemd
+ *   profile = /var/lib/vmmem/profile.conf  # the host profile (docs/profile.md); none: no profile
  *
  *   [vm NAME]                             # per-VM overrides, NAME as in -name guest=NAME
  *   ratio = ... overhead-min = ... overhead-max = ... high = ... swap = ... protect = ...
@@ -69,6 +70,9 @@ typedef struct {
     char *qemu_binary;
     char *parent;
     char *helper_socket;
+    char *profile_path; /* NULL: no profile (profile = none) */
+    /* Set explicitly (a config key or override), so that a missing file is worth a warning. */
+    bool profile_explicit;
     Policy defaults;
     GHashTable *vm_policies; /* name -> Policy*, for [vm NAME] groups */
 } Config;

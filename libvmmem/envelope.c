@@ -19,6 +19,8 @@ envelope_free(Envelope *envelope)
     if (envelope) {
         g_free(envelope->vm_name);
         overhead_free(envelope->breakdown);
+        profile_free(envelope->profile);
+        g_clear_pointer(&envelope->warnings, g_ptr_array_unref);
         g_free(envelope);
     }
     return NULL;
@@ -71,14 +73,29 @@ fill_limits(Envelope *e, const Policy *policy, GError **error)
     return 0;
 }
 
+Profile *
+envelope_read_profile(const Config *config, const HostInfo *host, GPtrArray *warnings)
+{
+    uint64_t builtin[PROFILE_N_TERMS];
+
+    if (!config || !config->profile_path)
+        return NULL;
+    overhead_profile_builtins(host, builtin);
+    return profile_for_host(config->profile_path, config->profile_explicit, config->qemu_binary,
+                            host ? host->kernel_release : NULL, OVERHEAD_MODEL_VERSION, builtin,
+                            warnings);
+}
+
 int
-envelope_compute(const VmSpec *spec, const HostInfo *host, const Config *config,
-                 Envelope **ret_envelope, GError **error)
+envelope_compute(const VmSpec *spec, const HostInfo *host, const Config *config, Profile *profile,
+                 GPtrArray *warnings, Envelope **ret_envelope, GError **error)
 {
     g_autoptr(Envelope) e = g_new0(Envelope, 1);
     Policy policy;
     int r;
 
+    e->profile = profile;
+    e->warnings = warnings ? warnings : g_ptr_array_new_with_free_func(g_free);
     e->vm_name = g_strdup(spec->name);
     if (spec->probe) {
         /* No scope at all: a probe runs where its caller runs. */
@@ -90,7 +107,7 @@ envelope_compute(const VmSpec *spec, const HostInfo *host, const Config *config,
         return 0;
     }
     config_policy_for(config, spec->name, &policy);
-    r = overhead_compute(spec, host, &policy, &e->breakdown, error);
+    r = overhead_compute(spec, host, &policy, e->profile, &e->breakdown, error);
     if (r < 0)
         return r;
     e->guest_ram = spec->guest_ram;
@@ -144,10 +161,32 @@ json_components(JsonWriter *w, const Overhead *o)
         json_begin_object(w);
         json_member_str(w, "name", t->name);
         json_member_u64(w, "bytes", t->bytes);
+        json_member_str(w, "basis", t->basis);
         json_member_str(w, "source", t->source);
         json_end_object(w);
     }
     json_end_array(w);
+}
+
+static void
+json_model(JsonWriter *w, const Envelope *e)
+{
+    const Profile *p = e->profile;
+
+    json_begin_object(w);
+    json_member_u64(w, "version", OVERHEAD_MODEL_VERSION);
+    json_key(w, "profile");
+    if (!p) {
+        json_null(w);
+    } else {
+        json_begin_object(w);
+        json_member_str(w, "updated", p->updated);
+        json_member_u64(w, "measurements", p->measurements->len);
+        json_member_str(w, "qemu_version", p->qemu_version);
+        json_member_str(w, "kernel", p->kernel);
+        json_end_object(w);
+    }
+    json_end_object(w);
 }
 
 void
@@ -172,6 +211,15 @@ envelope_json_write(JsonWriter *w, const Envelope *e, const VmSpec *spec)
     json_member_bool(w, "oom_group", live && e->oom_group);
     json_key(w, "components");
     json_components(w, live ? e->breakdown : NULL);
+    json_key(w, "model");
+    json_model(w, e);
+    json_key(w, "warnings");
+    json_begin_array(w);
+    for (guint i = 0; e->warnings && i < e->warnings->len; i++) {
+        json_element(w);
+        json_string(w, g_ptr_array_index(e->warnings, i));
+    }
+    json_end_array(w);
     json_end_object(w);
 }
 

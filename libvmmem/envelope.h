@@ -24,12 +24,20 @@ typedef struct {
     uint64_t memory_min;  /* 0 = not written; protect=min: guest_ram rounded up to 4 KiB */
     bool oom_group;       /* true unless probe: a VM dies whole */
     Overhead *breakdown;
+    Profile *profile;    /* the host profile the model used, or NULL */
+    GPtrArray *warnings; /* char*: one line each, for the caller to show (a profile not used) */
 } Envelope;
 
 /* @host may be NULL (host RAM unknown: TCG's cache is taken at qemu's 1 GiB default); @config
- * NULL means the built-in defaults.  Overflow: -ERANGE. */
+ * NULL means the built-in defaults.  @profile (taken, may be NULL): this host's profile, as
+ * profile_for_host() found it; @warnings (taken, may be NULL): lines the envelope carries to
+ * whoever shows it.  Overflow: -ERANGE. */
 int envelope_compute(const VmSpec *spec, const HostInfo *host, const Config *config,
-                     Envelope **ret_envelope, GError **error);
+                     Profile *profile, GPtrArray *warnings, Envelope **ret_envelope,
+                     GError **error);
+/* profile_for_host() for @config on @host: the profile @config names as it applies here, its
+ * warnings into @warnings.  Reads the profile file and the qemu binary's build ID. */
+Profile *envelope_read_profile(const Config *config, const HostInfo *host, GPtrArray *warnings);
 Envelope *envelope_free(Envelope *envelope);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Envelope, envelope_free)
 

@@ -4,20 +4,77 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+/* The kernel's transparent huge page mode (/sys/kernel/mm/transparent_hugepage/enabled). */
+typedef enum {
+    /* Debian's and most distributions' default: qemu's own heap, malloc arenas and stacks get
+     * 2 MiB pages too, at fault time and from khugepaged. */
+    HOST_THP_ALWAYS,
+    HOST_THP_MADVISE, /* only what is madvised: guest RAM, TCG's buffer */
+    HOST_THP_NEVER,
+} HostThp;
+
+/* What qemu will find in a file the command line names (host_info_probe_files()). */
+typedef enum {
+    HOST_FILE_OTHER,
+    HOST_FILE_QCOW2,
+    HOST_FILE_BZIMAGE, /* a Linux boot image: qemu reads it whole into memory and keeps it */
+    HOST_FILE_ELF,     /* qemu maps the segments, but reads the symbol tables into memory */
+} HostFileKind;
+
+typedef struct {
+    HostFileKind kind;
+    uint64_t size;         /* the file's size */
+    uint64_t virtual_size; /* qcow2: the disk's size */
+    unsigned cluster_bits; /* qcow2 */
+    bool extended_l2;      /* qcow2: 16-byte L2 entries (subclusters) */
+    char *backing;         /* qcow2: its backing file as qemu will open it, or NULL */
+    uint64_t symbols;      /* ELF: bytes of .symtab and .strtab */
+} HostFile;
 
 /* Facts about the host that the pure stages need, read once (host_info_read) or made up by
  * tests (host_info_new). */
 typedef struct {
     uint64_t physmem;        /* host RAM, bytes: qemu sizes the TCG cache from it */
+    char *kernel_release;    /* uname -r: a host profile is for one kernel */
+    HostThp thp;             /* unreadable: HOST_THP_ALWAYS, the costlier */
     bool has_kvm;            /* /dev/kvm exists: resolves "-accel kvm:tcg" style fallbacks */
     char **hugetlbfs_mounts; /* mount points of hugetlbfs, NULL-terminated */
     bool hugetlb_memcg;      /* cgroup2 mounted with memory_hugetlb_accounting (Linux >= 6.7) */
+    GHashTable *files;       /* path -> HostFile*: what host_info_probe_files() could read */
 } HostInfo;
 
 HostInfo *host_info_new(uint64_t physmem, bool has_kvm, const char *const *hugetlbfs_mounts);
 int host_info_read(HostInfo **ret_host, GError **error);
 HostInfo *host_info_free(HostInfo *host);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HostInfo, host_info_free)
+
+/* Reads the headers of the files @spec names whose contents size the overhead (-kernel, the
+ * disk images and their qcow2 backing chains) into @host->files.  A file that cannot be read is
+ * left out: the model then budgets what any such file may cost.  Reads, never writes; follows
+ * at most 16 backing files per image. */
+struct VmSpec;
+/* Whose eyes to read the files with: a root helper reading for a less privileged requester
+ * (vmmemd) reads only what the requester's uid and groups may, by the mode bits along the
+ * path, so that its envelope tells nothing of files the requester could not read itself. */
+typedef struct {
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    size_t n_groups;
+} HostCreds;
+/* @as: NULL to read whatever this process may read. */
+void host_info_probe_files(HostInfo *host, const struct VmSpec *spec, const HostCreds *as);
+/* The facts about @path, or NULL when it was not read. */
+const HostFile *host_info_file(const HostInfo *host, const char *path);
+/* Records facts for @path (tests, and for planning for another host). */
+void host_info_add_file(HostInfo *host, const char *path, const HostFile *file);
+
+/* The GNU build ID of the ELF executable at @path, in hex (what a host profile was measured
+ * with: cheaper to check on every launch than running qemu -version).  -ENOENT, -EACCES...
+ * when it cannot be read; -ENODATA when it is not a 64-bit ELF file with a build ID. */
+int host_read_build_id(const char *path, char **ret_hex, GError **error);
 
 /* True when @path is on one of the host's hugetlbfs mounts (string prefix at a '/' boundary; the
  * path is not resolved, it is the one qemu will open). */

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The overhead model, v1 (docs/overhead-model.md).  One function per term; each states its
- * formula with the actual inputs and the reference it rests on, so `vmmem explain` can show why
- * every byte is there.  "anchors §N" below is a section of the project's research note
- * overhead-anchors.md (shared/reference/), which gives each figure's repository, file and commit.
- */
+/* The overhead model, v2 (docs/overhead-model.md).  One function per term; each states its
+ * formula with the actual inputs, where its constant comes from (its basis), and the reference
+ * behind it, so `vmmem explain` can show why every byte is there.
+ *
+ * "measured" constants come from bench/accuracy/measure.py in the test VM (Linux 6.1, QEMU 7.2,
+ * nested KVM under TCG; docs/measurements.md, section "Model v2", names each variant and the
+ * command that reproduces it).  "anchors §N" is a section of overhead-anchors.md
+ * (shared/reference/), which gives each public figure's repository, file and commit. */
 #include <math.h>
 #include <string.h>
 
@@ -13,25 +16,33 @@
 
 #define PAGE_BYTES (4 * KiB)
 
-/* Fixed QEMU process cost (binary, libraries, heap, threads' stacks of an idle VM).
- * oVirt engine VmOverheadCalculatorImpl.java getStaticOverheadInMb: fixed 64 (x86); Virtuozzo
- * vcmmd vcmmd/ve/vm.py VE.VM.MemOverhead default 64 MiB (anchors §7.3, §7.5).  KubeVirt budgets
- * QemuOverhead 50Mi after CI overruns of 30Mi (kubevirt PR #18388, commit c822873795, anchors
- * §1.4).  Testbed: a 256 MiB -mem-prealloc TCG guest reached memory.current 306 MB, 38 MB over
- * its RAM of which 17 MB file (shared/reference/testbed.md). */
-#define QEMU_BASE_BYTES (64 * MiB)
+/* qemu's own process with a q35 machine and its default devices, KVM's per-VM kernel memory,
+ * the malloc arenas of its threads: the peak of m-base (256 MiB, 1 vCPU, no devices) less the
+ * guest kernel image, one vCPU and 256 MiB of kernel_ram, over every run of the base family
+ * (m-base, m-smp*, m-ram*, m-maxcpus*), plus 2 MiB for the spread between runs (glibc's heap
+ * lands in one of two sizes; measurements.md, "Noise").  With THP "always" (Debian's default)
+ * khugepaged and fault-time huge pages back qemu's heap and arenas with 2 MiB pages: 12 MiB
+ * more (m-base vs m-base-thp-madvise). */
+#define QEMU_BASE_THP_BYTES (33 * MiB)
+#define QEMU_BASE_BYTES     (20 * MiB)
 
-/* Per vCPU thread (stack, vCPU state, KVM run area).  KubeVirt pkg/hypervisor/kvm/
- * hypervisorbackend.go GetMemoryOverhead "8Mi * nvcpu"; oVirt VmOverheadCalculatorImpl
- * "8·nCPUs" (anchors §1.2, §7.3).  Counted over maxcpus as EVE's cpuVMMOverhead uses
- * max(maxCpus, vcpus) (lf-edge/eve pkg/pillar/hypervisor/vmm_overhead.go, anchors §3.1). */
-#define VCPU_BYTES (8 * MiB)
+/* Per vCPU: KVM's vcpu, its VMCB/VMCS and MSR pages and the thread's kernel stack (0.24 MiB,
+ * memory.stat kernel of m-smp8 vs m-base), the vCPU thread's stack and qemu's CPU state.  The
+ * anonymous part is within the noise of m-smp2..8; 512 KiB covers both.  Counted over maxcpus:
+ * hot-added vCPUs start threads without a relaunch (m-maxcpus4-hotplug). */
+#define VCPU_BYTES (512 * KiB)
 
-/* Kernel memory that grows with guest RAM and is charged to the cgroup (page tables, KVM
- * MMU/EPT, slab): 0.75-0.94 % of the limit in Harvester OOM logs (harvester-develop-summary
- * oom-related-issue-investigation.md, harvester#2419; anchors §8.5); ESXi sample table 0.74 %,
- * XenServer 0.78 % (anchors §5, §7.1).  Rounded up to 1 %. */
-#define KERNEL_RAM_PERCENT 1
+/* Per GiB of guest RAM, with 4 KiB pages: qemu's page tables for it (2 MiB) and KVM's
+ * secondary (NPT/EPT) page tables (2 MiB), and the rest of KVM's per-page state: m-ram3g-nothp
+ * vs m-base-thp-never, 4.3 MiB per GiB.  THP makes both tables 512 times smaller, but a
+ * fragmented host falls back to 4 KiB pages: the worst case is budgeted.  Hugetlb RAM is always
+ * mapped with huge pages. */
+#define KERNEL_RAM_PER_GIB (4608 * KiB)
+#define HUGETLB_DIVISOR    512
+
+/* A -kernel image vmmem could not read: qemu keeps a bzImage in memory, whole; distribution
+ * kernels are 8 MiB (Debian 12) to 14 MiB (Fedora 39). */
+#define KERNEL_IMAGE_UNKNOWN_BYTES (16 * MiB)
 
 /* TCG translation cache, QEMU tcg/region.c tcg_region_init() (QEMU 6.1+; 5.1 "accel/tcg:
  * better handle memory constrained systems", Alex Bennée 2020-07): tb-size if given, else
@@ -42,25 +53,52 @@
 #define TCG_TB_MIN_BYTES     (1 * MiB)
 #define TCG_TB_MAX_BYTES     (2 * GiB)
 
-/* Per iothread: oVirt VmOverheadCalculatorImpl "8·nIoThreads"; KubeVirt a flat 8Mi "static
- * overhead for IOThread" (anchors §1.2, §7.3). */
-#define IOTHREAD_BYTES (8 * MiB)
+/* TCG beyond its translation cache: the softmmu TLBs of each vCPU (they grow with the guest's
+ * working set, up to 2^22 entries per MMU mode) and TCG's own state: m-tcg-* less the cache
+ * (tcg_cache) and the KVM terms. */
+#define TCG_RUNTIME_BYTES      (24 * MiB)
+#define TCG_RUNTIME_VCPU_BYTES (8 * MiB)
 
-/* A display server keeps its own copy of the framebuffer (VNC's server-side surface).  KubeVirt
- * budgets 32Mi for graphics since v1.6.0, commit 314fd5cfe8 "to reduce OOM risks" (anchors
- * §1.4). */
-#define DISPLAY_BYTES (32 * MiB)
+/* Per iothread: its thread and AioContext; within the noise of m-iothreads4. */
+#define IOTHREAD_BYTES (1 * MiB)
 
-/* qcow2 metadata caches, QEMU docs/qcow2-cache.txt: the L2 cache defaults to at most 32 MiB on
- * Linux (enough for a 256 GiB image), the refcount cache to 4 clusters = 256 KiB with 64 KiB
- * clusters (anchors §8.4).  Per disk, since the image size is not known here. */
-#define QCOW2_L2_CACHE_BYTES       (32 * MiB)
-#define QCOW2_REFCOUNT_CACHE_BYTES (256 * KiB)
+/* Display devices: what the guest's framebuffer at the device's preferred mode touches. */
+#define FB_BYTES_PER_PIXEL 4
+/* EDID's preferred mode of VGA-class and virtio-gpu devices (hw/display/edid-generate.c);
+ * the mode the qxl and cirrus drivers pick when the device offers none. */
+#define EDID_DEFAULT_X 1280
+#define EDID_DEFAULT_Y 800
+#define LEGACY_X       1024
+#define LEGACY_Y       768
+/* qxl: qemu writes its whole bar-0 RAM (ram_size, default 64M): m-qxl-spice had all 64 MiB
+ * resident.  hw/display/qxl.c qxl_properties. */
+#define QXL_RAM_DEFAULT_BYTES (64 * MiB)
 
-/* v1 estimate, calibrated in docs/measurements.md: no public per-NIC figure exists (anchors
- * §8.6).  The lead replaces these with the VM measurement. */
-#define NIC_BYTES       (2 * MiB)
-#define NIC_QUEUE_BYTES (1 * MiB)
+/* A VNC server keeps its own copy of the guest's screen (the framebuffer size) plus, per
+ * client, its encoders' state (zlib streams, tight and JPEG buffers), the output buffer and a
+ * worker thread: m-vga-vnc vs m-vga-vnc-noclient less the copy. */
+#define VNC_CLIENT_BYTES (8 * MiB)
+/* The SPICE server's display channel (image caches, compression state, its thread): m-qxl-spice
+ * less the qxl device RAM and framebuffer. */
+#define SPICE_BYTES (12 * MiB)
+
+/* qcow2 metadata caches, QEMU block/qcow2.c read_cache_sizes(): the L2 cache is
+ * min(l2-cache-size (default 32 MiB on Linux), what covers the whole disk: one 8-byte entry
+ * (16 with extended L2) per cluster, rounded up to a cluster); the refcount cache is at least 4
+ * clusters (MIN_REFCOUNT_CACHE_SIZE).  Measured resident once the guest has written across the
+ * disk: m-qcow2-64g-spread +8 MiB, m-qcow2-256g-spread +32 MiB. */
+#define QCOW2_L2_CACHE_MAX      (32 * MiB)
+#define QCOW2_DEFAULT_CLUSTER   (64 * KiB)
+#define QCOW2_REFCOUNT_CLUSTERS 4
+/* Per disk: the device, its request structures and bounce buffers, the thread pool's share
+ * (m-raw-none, m-scsi-raw, m-4disks-raw vs m-base at 512 MiB). */
+#define DISK_BYTES (1 * MiB)
+
+/* Per NIC: with user networking, slirp's state and the socket buffers of the host TCP
+ * connections it makes (memory.stat sock: 1.3 MiB per busy NIC in m-nic-user4); a tap with
+ * vhost-net costs less (m-nic-tap).  Per extra queue: its virtqueue rings and vhost worker. */
+#define NIC_BYTES       (3 * MiB)
+#define NIC_QUEUE_BYTES (512 * KiB)
 
 /* VFIO: libvirt qemuDomainGetMemLockLimitBytes() adds 1 GiB to guest RAM ("originates from x86
  * systems where it was used as space reserved for the MMIO region",
@@ -68,10 +106,22 @@
  * for any VFIO device (anchors §1.2, §4.1). */
 #define VFIO_BYTES (1 * GiB)
 
-/* Returns 1 with *ret_bytes and *ret_source set when the term applies to @spec, 0 when it does
- * not, -errno on overflow. */
-typedef int (*TermFunc)(const VmSpec *spec, const HostInfo *host, uint64_t *ret_bytes,
-                        char **ret_source, GError **error);
+/* What each term's constant rests on (docs/json.md "basis"). */
+#define BASIS_MEASURED "measured"
+#define BASIS_QEMU     "qemu"
+#define BASIS_PUBLIC   "public"
+#define BASIS_PROFILE  "profile"
+#define BASIS_POLICY   "policy"
+
+typedef struct {
+    const VmSpec *spec;
+    const HostInfo *host;
+    const Profile *profile; /* applies to this host, or NULL */
+} TermCtx;
+
+/* Returns 1 with the term filled when it applies to the VM, 0 when it does not, -errno on
+ * overflow. */
+typedef int (*TermFunc)(const TermCtx *c, OverheadTerm *ret, GError **error);
 
 static int
 fail_overflow(GError **error, const char *what)
@@ -85,53 +135,124 @@ fmt(uint64_t bytes)
     return vmmem_format_size(bytes);
 }
 
-static int
-term_qemu_base(const VmSpec *spec, const HostInfo *host, uint64_t *ret_bytes, char **ret_source,
-               GError **error)
+static bool
+host_thp_always(const HostInfo *host)
 {
-    *ret_bytes = QEMU_BASE_BYTES;
-    *ret_source = g_strdup("64 MiB fixed QEMU process cost: oVirt VmOverheadCalculatorImpl and "
-                           "Virtuozzo vcmmd budget 64 MiB, KubeVirt QemuOverhead 50 MiB after CI "
-                           "overruns (PR #18388); testbed measured 38 MB over RAM for a 256 MiB "
-                           "TCG guest");
+    return !host || host->thp == HOST_THP_ALWAYS;
+}
+
+void
+overhead_profile_builtins(const HostInfo *host, uint64_t ret[PROFILE_N_TERMS])
+{
+    ret[PROFILE_QEMU_BASE] = host_thp_always(host) ? QEMU_BASE_THP_BYTES : QEMU_BASE_BYTES;
+    ret[PROFILE_VCPUS] = VCPU_BYTES;
+    ret[PROFILE_KERNEL_RAM] = KERNEL_RAM_PER_GIB;
+}
+
+/* The value of a profile-fitted term, and its basis: the profile's when there is one. */
+static uint64_t
+fitted(const TermCtx *c, ProfileTerm t, const char **ret_basis, char **ret_from)
+{
+    uint64_t builtin[PROFILE_N_TERMS];
+
+    overhead_profile_builtins(c->host, builtin);
+    if (!c->profile) {
+        *ret_basis = BASIS_MEASURED;
+        *ret_from = NULL;
+        return builtin[t];
+    }
+    *ret_basis = BASIS_PROFILE;
+    *ret_from = profile_describe(c->profile);
+    return c->profile->term[t];
+}
+
+static int
+term_qemu_base(const TermCtx *c, OverheadTerm *t, GError **error)
+{
+    g_autofree char *from = NULL;
+    uint64_t v = fitted(c, PROFILE_QEMU_BASE, &t->basis, &from);
+    g_autofree char *size = fmt(v);
+
+    t->bytes = v;
+    if (from)
+        t->source = g_strdup_printf("%s fixed QEMU and KVM cost, from the %s", size, from);
+    else
+        t->source = g_strdup_printf(
+            "%s fixed QEMU and KVM cost (a q35 machine, its default devices, malloc arenas), "
+            "measured in the test VM under KVM with THP %s (docs/measurements.md)",
+            size, host_thp_always(c->host) ? "always: qemu's heap in 2 MiB pages" : "off");
     return 1;
 }
 
 static int
-term_vcpus(const VmSpec *spec, const HostInfo *host, uint64_t *ret_bytes, char **ret_source,
-           GError **error)
+term_vcpus(const TermCtx *c, OverheadTerm *t, GError **error)
 {
-    unsigned n = MAX(spec->vcpus, spec->maxcpus);
+    g_autofree char *from = NULL;
+    unsigned n = MAX(c->spec->vcpus, c->spec->maxcpus);
+    uint64_t per = fitted(c, PROFILE_VCPUS, &t->basis, &from);
+    g_autofree char *size = fmt(per);
 
-    *ret_bytes = (uint64_t)n * VCPU_BYTES;
-    *ret_source = g_strdup_printf("8 MiB x %u maxcpus (%u started): KubeVirt and oVirt budget "
-                                  "8 MiB per vCPU; maxcpus because hotplugged vCPUs add threads "
-                                  "without a relaunch, as EVE counts max(maxCpus, vcpus)",
-                                  n, spec->vcpus);
+    if (!g_uint64_checked_mul(&t->bytes, n, per))
+        return fail_overflow(error, "vcpus");
+    t->source = g_strdup_printf("%s x %u maxcpus (%u started): KVM's vCPU state, the thread and "
+                                "qemu's CPU; maxcpus because hot-added vCPUs start threads "
+                                "without a relaunch (%s)",
+                                size, n, c->spec->vcpus, from ? from : "measured");
     return 1;
 }
 
 static int
-term_kernel_ram(const VmSpec *spec, const HostInfo *host, uint64_t *ret_bytes, char **ret_source,
-                GError **error)
+term_kernel_ram(const TermCtx *c, OverheadTerm *t, GError **error)
 {
-    g_autofree char *ram = NULL, *huge = NULL;
-    uint64_t total, pct;
+    g_autofree char *from = NULL, *per = NULL, *ram = NULL, *huge = NULL;
+    uint64_t per_gib = fitted(c, PROFILE_KERNEL_RAM, &t->basis, &from);
+    unsigned __int128 b;
 
-    if (!g_uint64_checked_add(&total, spec->guest_ram, spec->hugetlb_ram))
+    /* per GiB, rounded up: ceil((guest_ram + hugetlb_ram / 512) x per_gib / GiB) */
+    b = ((unsigned __int128)c->spec->guest_ram * per_gib +
+         (unsigned __int128)c->spec->hugetlb_ram * per_gib / HUGETLB_DIVISOR + GiB - 1) /
+        GiB;
+    if (b > UINT64_MAX)
         return fail_overflow(error, "kernel_ram");
-    /* Divide first: total * 1 / 100 rounded up, without an overflowing product. */
-    pct = total / 100 * KERNEL_RAM_PERCENT + (total % 100 * KERNEL_RAM_PERCENT + 99) / 100;
-    if (!overhead_round_up_page(pct, ret_bytes))
-        return fail_overflow(error, "kernel_ram");
-    ram = fmt(spec->guest_ram);
-    huge = fmt(spec->hugetlb_ram);
-    *ret_source = g_strdup_printf(
-        "1%% of guest RAM (%s + %s hugetlb), rounded up to 4 KiB: page tables, KVM MMU and slab "
-        "charged to the cgroup, measured 0.75-0.94%% in Harvester OOM logs; ESXi 0.74%%, "
-        "XenServer 0.78%% (overhead-anchors.md 8.5)",
-        ram, huge);
+    t->bytes = (uint64_t)b;
+    per = fmt(per_gib);
+    ram = fmt(c->spec->guest_ram);
+    huge = fmt(c->spec->hugetlb_ram);
+    t->source = g_strdup_printf("%s per GiB of guest RAM (%s, + %s hugetlb at 1/512): qemu's and "
+                                "KVM's page tables for it with 4 KiB pages (%s)",
+                                per, ram, huge, from ? from : "measured");
     return 1;
+}
+
+static int
+term_kernel_image(const TermCtx *c, OverheadTerm *t, GError **error)
+{
+    const HostFile *f;
+
+    if (!c->spec->kernel)
+        return 0;
+    f = host_info_file(c->host, c->spec->kernel);
+    t->basis = BASIS_QEMU;
+    if (!f) {
+        t->bytes = KERNEL_IMAGE_UNKNOWN_BYTES;
+        t->source = g_strdup("16 MiB for a -kernel image vmmem could not read: qemu keeps a "
+                             "bzImage whole in memory (hw/i386/x86.c x86_load_linux)");
+        return 1;
+    }
+    if (f->kind == HOST_FILE_ELF) {
+        g_autofree char *size = fmt(f->symbols);
+        t->bytes = f->symbols;
+        t->source = g_strdup_printf("%s: the ELF kernel's symbol tables, which qemu reads into "
+                                    "memory; its segments it maps (include/hw/elf_ops.h)",
+                                    size);
+    } else {
+        g_autofree char *size = fmt(f->size);
+        t->bytes = f->size;
+        t->source = g_strdup_printf("%s: qemu reads the -kernel image whole into memory and keeps "
+                                    "it for every reset (hw/i386/x86.c x86_load_linux)",
+                                    size);
+    }
+    return t->bytes > 0;
 }
 
 static uint64_t
@@ -148,89 +269,96 @@ tcg_tb_bytes(const VmSpec *spec, const HostInfo *host)
 }
 
 static int
-term_tcg_tb(const VmSpec *spec, const HostInfo *host, uint64_t *ret_bytes, char **ret_source,
-            GError **error)
+term_tcg_tb(const TermCtx *c, OverheadTerm *t, GError **error)
 {
     g_autofree char *size = NULL, *physmem = NULL;
 
-    if (spec->accel != VM_ACCEL_TCG)
+    if (c->spec->accel != VM_ACCEL_TCG)
         return 0;
-    *ret_bytes = tcg_tb_bytes(spec, host);
-    size = fmt(*ret_bytes);
-    if (spec->tb_size) {
-        g_autofree char *given = fmt(spec->tb_size);
-        *ret_source = g_strdup_printf("TCG translation cache %s: -accel tcg,tb-size=%s clamped "
-                                      "to [1 MiB, 2 GiB] (QEMU tcg/region.c)",
-                                      size, given);
+    t->basis = BASIS_QEMU;
+    t->bytes = tcg_tb_bytes(c->spec, c->host);
+    size = fmt(t->bytes);
+    if (c->spec->tb_size) {
+        g_autofree char *given = fmt(c->spec->tb_size);
+        t->source = g_strdup_printf("TCG translation cache %s: -accel tcg,tb-size=%s clamped "
+                                    "to [1 MiB, 2 GiB] (QEMU tcg/region.c)",
+                                    size, given);
         return 1;
     }
-    physmem = fmt(host ? host->physmem : 0);
-    *ret_source = g_strdup_printf("TCG translation cache %s: QEMU's default min(1 GiB, host RAM "
-                                  "%s / 8) (tcg/region.c, QEMU 5.1 \"accel/tcg: better handle "
-                                  "memory constrained systems\"); fills up over time and stays "
-                                  "resident; set -accel tcg,tb-size= to bound it",
-                                  size, physmem);
+    physmem = fmt(c->host ? c->host->physmem : 0);
+    t->source = g_strdup_printf("TCG translation cache %s: QEMU's default min(1 GiB, host RAM "
+                                "%s / 8) (tcg/region.c, QEMU 5.1 \"accel/tcg: better handle "
+                                "memory constrained systems\"); fills up over time and stays "
+                                "resident; set -accel tcg,tb-size= to bound it",
+                                size, physmem);
     return 1;
 }
 
 static int
-term_iothreads(const VmSpec *spec, const HostInfo *host, uint64_t *ret_bytes, char **ret_source,
-               GError **error)
+term_tcg_runtime(const TermCtx *c, OverheadTerm *t, GError **error)
 {
-    if (spec->iothreads == 0)
+    unsigned n = MAX(c->spec->vcpus, c->spec->maxcpus);
+
+    if (c->spec->accel != VM_ACCEL_TCG)
         return 0;
-    *ret_bytes = (uint64_t)spec->iothreads * IOTHREAD_BYTES;
-    *ret_source = g_strdup_printf("8 MiB x %u iothreads (oVirt 8 MiB per iothread; KubeVirt 8 "
-                                  "MiB)",
-                                  spec->iothreads);
+    t->basis = BASIS_MEASURED;
+    t->bytes = TCG_RUNTIME_BYTES + (uint64_t)n * TCG_RUNTIME_VCPU_BYTES;
+    t->source = g_strdup_printf("24 MiB + 8 MiB x %u vCPUs: TCG's softmmu TLBs and state beside "
+                                "its translation cache (measured)",
+                                n);
     return 1;
 }
 
-/* Device RAM that QEMU allocates for each display device with its default properties: the
- * "-device MODEL,help" defaults of QEMU 7.2 (Debian 12) and the hw/display sources. */
+static int
+term_iothreads(const TermCtx *c, OverheadTerm *t, GError **error)
+{
+    if (c->spec->iothreads == 0)
+        return 0;
+    t->basis = BASIS_MEASURED;
+    t->bytes = (uint64_t)c->spec->iothreads * IOTHREAD_BYTES;
+    t->source = g_strdup_printf("1 MiB x %u iothreads: the thread and its AioContext (measured)",
+                                c->spec->iothreads);
+    return 1;
+}
+
+/* What a display device costs qemu at its preferred mode. */
+typedef enum {
+    FB_IN_VRAM,  /* the guest's framebuffer lives in the device's RAM (VGA, bochs, cirrus...) */
+    FB_QXL,      /* qxl: all of its bar-0 RAM, then the framebuffer in it */
+    FB_RESOURCE, /* virtio-gpu: the host keeps the guest's resources */
+    FB_NONE,     /* ramfb (in guest RAM), vhost-user (another process) */
+} FbKind;
+
 typedef struct {
     const char *model;
-    bool prefix; /* matches every model that starts with @model */
-    uint64_t bytes;
-    const char *why;
+    bool prefix;
+    FbKind kind;
+    uint64_t vram; /* device RAM that bounds the framebuffer (QEMU 7.2 defaults) */
+    bool edid;     /* offers a preferred mode (xres/yres, default 1280x800) */
 } VideoDefault;
 
 static const VideoDefault video_defaults[] = {
-    /* hw/display/vga-pci.c, vga-isa.c: vgamem_mb (default 16, isa-vga 8) is the VGA RAM. */
-    {"VGA", false, 16 * MiB, "vgamem_mb=16"},
-    {"secondary-vga", false, 16 * MiB, "vgamem_mb=16"},
-    {"isa-vga", false, 8 * MiB, "vgamem_mb=8"},
-    {"ati-vga", false, 16 * MiB, "vgamem_mb=16"},
-    /* hw/display/bochs-display.c: vgamem=16M. */
-    {"bochs-display", false, 16 * MiB, "vgamem=16M"},
-    /* hw/display/cirrus_vga.c, cirrus_vga_isa.c: vgamem_mb=4. */
-    {"cirrus-vga", false, 4 * MiB, "vgamem_mb=4"},
-    {"isa-cirrus-vga", false, 4 * MiB, "vgamem_mb=4"},
-    /* hw/display/qxl.c qxl_properties and qxl_init_ramsize(): ram_size=64M is bar 0 and holds
-     * the vgamem_mb=16 framebuffer as its first part; vram_size=64M is a second RAM bar. */
-    {"qxl", false, 128 * MiB, "ram_size=64M (vgamem_mb=16 inside it) + vram_size=64M"},
-    {"qxl-vga", false, 128 * MiB, "ram_size=64M (vgamem_mb=16 inside it) + vram_size=64M"},
-    /* hw/display/vmware_vga.c: vgamem_mb=16 plus the SVGA_FIFO_SIZE (0x10000) command FIFO. */
-    {"vmware-svga", false, 16 * MiB + 64 * KiB, "vgamem_mb=16 + 64 KiB FIFO"},
-    /* hw/display/ramfb.c: the framebuffer lives in guest RAM and is mapped, not copied. */
-    {"ramfb", false, 0, "framebuffer in guest RAM (hw/display/ramfb.c)"},
-    /* hw/display/virtio-vga.c: vram_size_mb = 8 of VGA compat RAM, plus guest 2D resources that
-     * QEMU holds host-side up to max_hostmem (256 MiB default).  v1 estimate for the resources:
-     * two scanouts at the default xres=1280 x yres=800 x 4 bytes = 7.8 MiB -> 8 MiB. */
-    {"virtio-vga", true, 16 * MiB,
-     "8 MiB VGA compat RAM + 8 MiB for two 1280x800 scanout resources (estimate; QEMU allows "
-     "up to max_hostmem=256M)"},
-    {"vhost-user-vga", false, 8 * MiB,
-     "8 MiB VGA compat RAM; resources live in the vhost-user-gpu process"},
-    {"virtio-gpu", true, 8 * MiB,
-     "8 MiB for two 1280x800 scanout resources (estimate; QEMU allows up to max_hostmem=256M)"},
-    {"vhost-user-gpu", true, 0, "resources live in the vhost-user-gpu process"},
+    /* hw/display/vga-pci.c, vga-isa.c: vgamem_mb=16 (isa-vga 8), EDID. */
+    {"VGA", false, FB_IN_VRAM, 16 * MiB, true},
+    {"secondary-vga", false, FB_IN_VRAM, 16 * MiB, true},
+    {"isa-vga", false, FB_IN_VRAM, 8 * MiB, false},
+    {"ati-vga", false, FB_IN_VRAM, 16 * MiB, false},
+    {"bochs-display", false, FB_IN_VRAM, 16 * MiB, true},
+    {"cirrus-vga", false, FB_IN_VRAM, 4 * MiB, false},
+    {"isa-cirrus-vga", false, FB_IN_VRAM, 4 * MiB, false},
+    {"vmware-svga", false, FB_IN_VRAM, 16 * MiB, false},
+    /* hw/display/qxl.c: vram_size=64M for surfaces beside the bar-0 RAM. */
+    {"qxl", false, FB_QXL, 64 * MiB, false},
+    {"qxl-vga", false, FB_QXL, 64 * MiB, false},
+    /* hw/display/virtio-gpu-base.c: xres=1280, yres=800; up to max_hostmem=256M. */
+    {"virtio-vga", true, FB_RESOURCE, 256 * MiB, true},
+    {"virtio-gpu", true, FB_RESOURCE, 256 * MiB, true},
+    {"vhost-user", true, FB_NONE, 0, false},
+    {"ramfb", false, FB_NONE, 0, false},
 };
 
-/* A display device this table does not know is charged like a default VGA. */
-static const VideoDefault video_unknown = {NULL, false, 16 * MiB,
-                                           "unknown model, charged like "
-                                           "VGA vgamem_mb=16"};
+/* A display device this table does not know is charged like a VGA. */
+static const VideoDefault video_unknown = {NULL, false, FB_IN_VRAM, 16 * MiB, true};
 
 static const VideoDefault *
 video_default(const char *model)
@@ -243,146 +371,216 @@ video_default(const char *model)
     return &video_unknown;
 }
 
+/* The framebuffer of the device's preferred mode, in bytes: at most 2^32 x 2^32 x 4, so it is
+ * computed wide; the caller checks the sum. */
+static unsigned __int128
+video_fb(const VmVideo *v, const VideoDefault *d, unsigned *ret_x, unsigned *ret_y)
+{
+    unsigned x = v->xres ? v->xres : d->edid ? EDID_DEFAULT_X : LEGACY_X;
+    unsigned y = v->yres ? v->yres : d->edid ? EDID_DEFAULT_Y : LEGACY_Y;
+
+    *ret_x = x;
+    *ret_y = y;
+    return (unsigned __int128)x * y * FB_BYTES_PER_PIXEL;
+}
+
+/* The guest draws one framebuffer and flips to a second: twice the preferred mode's, within
+ * the device RAM it has. */
+static unsigned __int128
+video_device_bytes(const VmVideo *v, const VideoDefault *d, unsigned __int128 fb)
+{
+    uint64_t vram = v->vram_bytes ? v->vram_bytes : d->vram;
+
+    switch (d->kind) {
+    case FB_IN_VRAM:
+    case FB_RESOURCE:
+        return MIN(2 * fb, vram);
+    case FB_QXL:
+        return (unsigned __int128)(v->qxl_ram ? v->qxl_ram : QXL_RAM_DEFAULT_BYTES) +
+               MIN(2 * fb, d->vram);
+    case FB_NONE:
+        break;
+    }
+    return 0;
+}
+
 static int
-term_video(const VmSpec *spec, const HostInfo *host, uint64_t *ret_bytes, char **ret_source,
-           GError **error)
+term_video(const TermCtx *c, OverheadTerm *t, GError **error)
 {
     g_autoptr(GString) why = NULL;
     uint64_t total = 0;
 
-    if (!spec->videos || spec->videos->len == 0)
+    if (!c->spec->videos || c->spec->videos->len == 0)
         return 0;
     why = g_string_new(NULL);
-    for (guint i = 0; i < spec->videos->len; i++) {
-        const VmVideo *v = g_ptr_array_index(spec->videos, i);
+    for (guint i = 0; i < c->spec->videos->len; i++) {
+        const VmVideo *v = g_ptr_array_index(c->spec->videos, i);
         const VideoDefault *d = video_default(v->model);
-        uint64_t bytes = v->vram_bytes ? v->vram_bytes : d->bytes;
-        g_autofree char *size = fmt(bytes);
+        unsigned x, y;
+        unsigned __int128 bytes = video_device_bytes(v, d, video_fb(v, d, &x, &y));
+        g_autofree char *size = NULL;
 
-        if (!g_uint64_checked_add(&total, total, bytes))
+        if (bytes > UINT64_MAX || !g_uint64_checked_add(&total, total, (uint64_t)bytes))
             return fail_overflow(error, "video");
-        g_string_append_printf(why, "%s%s %s (%s)", i ? " + " : "", v->model ? v->model : "?", size,
-                               v->vram_bytes ? "sizes given on the command line" : d->why);
+        size = fmt((uint64_t)bytes);
+        g_string_append_printf(why, "%s%s %s (%s at %ux%u%s)", i ? " + " : "",
+                               v->model ? v->model : "?", size,
+                               d->kind == FB_NONE  ? "nothing in qemu"
+                               : d->kind == FB_QXL ? "its 64 MiB bar-0 RAM, which qemu fills, and "
+                                                     "two framebuffers"
+                                                   : "two framebuffers",
+                               x, y, v->xres ? ", xres/yres given" : "");
     }
-    if (!overhead_round_up_page(total, ret_bytes))
-        return fail_overflow(error, "video");
-    g_string_append(why, ": device RAM at QEMU 7.2 defaults (-device MODEL,help; hw/display/*.c)");
-    *ret_source = g_string_free(g_steal_pointer(&why), FALSE);
-    return 1;
+    t->basis = BASIS_MEASURED;
+    t->bytes = total;
+    g_string_append(why, ": device memory the guest's screen uses at the preferred mode "
+                         "(measured; a guest that switches to a larger mode uses more)");
+    t->source = g_string_free(g_steal_pointer(&why), FALSE);
+    return total > 0;
 }
 
 static int
-term_display(const VmSpec *spec, const HostInfo *host, uint64_t *ret_bytes, char **ret_source,
-             GError **error)
+term_display(const TermCtx *c, OverheadTerm *t, GError **error)
 {
-    g_autoptr(GString) which = NULL;
-
-    if (!spec->vnc && !spec->spice && !spec->gui)
-        return 0;
-    which = g_string_new(NULL);
-    if (spec->vnc)
-        g_string_append(which, "vnc ");
-    if (spec->spice)
-        g_string_append(which, "spice ");
-    if (spec->gui)
-        g_string_append(which, "gui ");
-    g_string_truncate(which, which->len - 1);
-    *ret_bytes = DISPLAY_BYTES;
-    *ret_source = g_strdup_printf("32 MiB for the display server (%s): it keeps its own copy "
-                                  "of the framebuffer; KubeVirt budgets 32 MiB for graphics "
-                                  "since v1.6.0 (314fd5cfe8)",
-                                  which->str);
-    return 1;
-}
-
-static bool
-disk_has_qcow2_cache(const VmDisk *d)
-{
-    /* A disk without a format is probed by QEMU and may well be qcow2. */
-    return !d->format || strcmp(d->format, "qcow2") == 0;
-}
-
-static int
-term_disks(const VmSpec *spec, const HostInfo *host, uint64_t *ret_bytes, char **ret_source,
-           GError **error)
-{
-    const uint64_t dflt = QCOW2_L2_CACHE_BYTES + QCOW2_REFCOUNT_CACHE_BYTES;
-    unsigned n_default = 0, n_given = 0, n_other = 0, n_buffered = 0;
-    uint64_t given = 0, total;
     g_autoptr(GString) why = NULL;
+    unsigned __int128 fb = 0;
+    uint64_t total = 0;
+    unsigned x = 0, y = 0;
 
-    if (!spec->disks || spec->disks->len == 0)
+    if (!c->spec->vnc && !c->spec->spice && !c->spec->gui)
         return 0;
-    for (guint i = 0; i < spec->disks->len; i++) {
-        const VmDisk *d = g_ptr_array_index(spec->disks, i);
+    if (c->spec->videos && c->spec->videos->len > 0) {
+        const VmVideo *v = g_ptr_array_index(c->spec->videos, 0);
+        fb = video_fb(v, video_default(v->model), &x, &y);
+        if (fb > UINT64_MAX - VNC_CLIENT_BYTES - SPICE_BYTES)
+            return fail_overflow(error, "display");
+    }
+    why = g_string_new(NULL);
+    if (c->spec->vnc || c->spec->gui) {
+        total += (uint64_t)fb + VNC_CLIENT_BYTES;
+        g_string_append_printf(why,
+                               "%s: a copy of the %ux%u screen + 8 MiB for a client's "
+                               "encoders and buffers",
+                               c->spec->vnc ? "VNC" : "GUI", x, y);
+    }
+    if (c->spec->spice) {
+        total += SPICE_BYTES;
+        g_string_append_printf(why, "%sSPICE: 12 MiB for its display channel", total ? "; " : "");
+    }
+    t->basis = BASIS_MEASURED;
+    t->bytes = total;
+    g_string_append(why, " (measured with a client attached and drawing)");
+    t->source = g_string_free(g_steal_pointer(&why), FALSE);
+    return 1;
+}
+
+/* qemu's qcow2 caches for one image (block/qcow2.c read_cache_sizes), @known false when the
+ * image could not be read: the most any image gets.  Wide: l2-cache-size is the user's. */
+static unsigned __int128
+qcow2_cache(const VmDisk *d, const HostFile *f, bool *ret_known)
+{
+    uint64_t cluster = QCOW2_DEFAULT_CLUSTER, l2_max = QCOW2_L2_CACHE_MAX, need;
+
+    *ret_known = f && f->kind == HOST_FILE_QCOW2 && f->cluster_bits >= 9 && f->cluster_bits <= 21;
+    if (d->qcow2_cache)
+        l2_max = d->qcow2_cache;
+    if (!*ret_known)
+        return (unsigned __int128)l2_max + QCOW2_REFCOUNT_CLUSTERS * cluster;
+    cluster = UINT64_C(1) << f->cluster_bits;
+    /* No overflow for any header: clusters are at least 512 bytes, entries at most 16. */
+    need =
+        (f->virtual_size / cluster + (f->virtual_size % cluster != 0)) * (f->extended_l2 ? 16 : 8);
+    need = (need + cluster - 1) / cluster * cluster;
+    return (unsigned __int128)MIN(need, l2_max) + QCOW2_REFCOUNT_CLUSTERS * cluster;
+}
+
+static int
+term_disks(const TermCtx *c, OverheadTerm *t, GError **error)
+{
+    unsigned n_qcow2 = 0, n_unknown = 0, n_buffered = 0;
+    uint64_t caches = 0, total;
+    g_autoptr(GString) why = NULL;
+    g_autofree char *cs = NULL;
+
+    if (!c->spec->disks || c->spec->disks->len == 0)
+        return 0;
+    for (guint i = 0; i < c->spec->disks->len; i++) {
+        const VmDisk *d = g_ptr_array_index(c->spec->disks, i);
+        const HostFile *f = host_info_file(c->host, d->path);
+        bool known;
 
         if (!d->direct)
             n_buffered++;
-        if (!disk_has_qcow2_cache(d))
-            n_other++;
-        else if (d->qcow2_cache == 0)
-            n_default++;
-        else if (!g_uint64_checked_add(&given, given, d->qcow2_cache))
-            return fail_overflow(error, "disks");
-        else
-            n_given++;
-    }
-    if (!g_uint64_checked_add(&total, (uint64_t)n_default * dflt, given) ||
-        !overhead_round_up_page(total, ret_bytes))
-        return fail_overflow(error, "disks");
+        /* A disk without a format is probed by qemu: qcow2 if its header says so. */
+        if (d->format ? strcmp(d->format, "qcow2") != 0 : (f && f->kind != HOST_FILE_QCOW2))
+            continue;
+        /* Each image of a backing chain has its own caches. */
+        for (int depth = 0; depth <= 16; depth++) {
+            unsigned __int128 one = qcow2_cache(d, f, &known);
 
-    why = g_string_new("qcow2 metadata cache");
-    if (n_default)
-        g_string_append_printf(why,
-                               "; %u qcow2 or probed disk(s) x 32.25 MiB (QEMU "
-                               "docs/qcow2-cache.txt: L2 cache up to 32 MiB on Linux + "
-                               "refcount cache 4 clusters = 256 KiB)",
-                               n_default);
-    if (n_given) {
-        g_autofree char *size = fmt(given);
-        g_string_append_printf(why, "; %u qcow2 disk(s) with cache sizes given: %s", n_given, size);
+            if (one > UINT64_MAX || !g_uint64_checked_add(&caches, caches, (uint64_t)one))
+                return fail_overflow(error, "disks");
+            n_qcow2++;
+            n_unknown += !known;
+            if (!f || !f->backing || !(f = host_info_file(c->host, f->backing)) ||
+                f->kind != HOST_FILE_QCOW2)
+                break;
+        }
     }
-    if (n_other)
-        g_string_append_printf(why, "; %u disk(s) of another format: no cache modelled", n_other);
+    if (!g_uint64_checked_add(&total, caches, (uint64_t)c->spec->disks->len * DISK_BYTES))
+        return fail_overflow(error, "disks");
+    t->basis = BASIS_MEASURED;
+    t->bytes = total;
+    cs = fmt(caches);
+    why = g_string_new(NULL);
+    g_string_append_printf(why, "1 MiB x %u disk(s) (device and request state, measured)",
+                           c->spec->disks->len);
+    if (n_qcow2)
+        g_string_append_printf(why,
+                               " + %s of qcow2 L2 and refcount caches for %u image(s), sized "
+                               "as QEMU does from each image's virtual size (block/qcow2.c "
+                               "read_cache_sizes: L2 up to 32 MiB, refcount 4 clusters; "
+                               "measured resident)%s",
+                               cs, n_qcow2,
+                               n_unknown ? "; an image vmmem could not read gets the most" : "");
     if (n_buffered)
         g_string_append_printf(why,
-                               "; %u disk(s) without O_DIRECT get no budget for the host "
-                               "page cache: it is charged to the scope but reclaimable, and "
-                               "memory.high (high=) makes the kernel reclaim it before "
-                               "memory.max",
+                               "; %u disk(s) without O_DIRECT: their host page cache is "
+                               "charged to the scope but reclaimable, and gets no budget",
                                n_buffered);
-    *ret_source = g_string_free(g_steal_pointer(&why), FALSE);
+    t->source = g_string_free(g_steal_pointer(&why), FALSE);
     return 1;
 }
 
 static int
-term_nics(const VmSpec *spec, const HostInfo *host, uint64_t *ret_bytes, char **ret_source,
-          GError **error)
+term_nics(const TermCtx *c, OverheadTerm *t, GError **error)
 {
     unsigned extra;
 
-    if (spec->nics == 0)
+    if (c->spec->nics == 0)
         return 0;
-    extra = spec->net_queues > spec->nics ? spec->net_queues - spec->nics : 0;
-    *ret_bytes = (uint64_t)spec->nics * NIC_BYTES + (uint64_t)extra * NIC_QUEUE_BYTES;
-    *ret_source = g_strdup_printf("2 MiB x %u NIC(s) + 1 MiB x %u extra queue(s): v1 estimate, "
-                                  "no public figure; calibrated in docs/measurements.md",
-                                  spec->nics, extra);
+    extra = c->spec->net_queues > c->spec->nics ? c->spec->net_queues - c->spec->nics : 0;
+    t->basis = BASIS_MEASURED;
+    t->bytes = (uint64_t)c->spec->nics * NIC_BYTES + (uint64_t)extra * NIC_QUEUE_BYTES;
+    t->source = g_strdup_printf("3 MiB x %u NIC(s) + 512 KiB x %u extra queue(s): the device, "
+                                "user networking's state and its host sockets' buffers "
+                                "(measured)",
+                                c->spec->nics, extra);
     return 1;
 }
 
 static int
-term_vfio(const VmSpec *spec, const HostInfo *host, uint64_t *ret_bytes, char **ret_source,
-          GError **error)
+term_vfio(const TermCtx *c, OverheadTerm *t, GError **error)
 {
-    if (spec->vfio == 0)
+    if (c->spec->vfio == 0)
         return 0;
-    *ret_bytes = VFIO_BYTES;
-    *ret_source = g_strdup_printf("1 GiB flat for %u VFIO device(s): libvirt "
-                                  "qemuDomainGetMemLockLimitBytes() and KubeVirt add 1 GiB "
-                                  "(libvir-list 2015-11/msg00329); guest RAM is pinned, so it is "
-                                  "neither reclaimable nor swappable",
-                                  spec->vfio);
+    t->basis = BASIS_PUBLIC;
+    t->bytes = VFIO_BYTES;
+    t->source = g_strdup_printf("1 GiB flat for %u VFIO device(s): libvirt "
+                                "qemuDomainGetMemLockLimitBytes() and KubeVirt add 1 GiB "
+                                "(libvir-list 2015-11/msg00329); guest RAM is pinned, so it is "
+                                "neither reclaimable nor swappable",
+                                c->spec->vfio);
     return 1;
 }
 
@@ -390,9 +588,17 @@ static const struct {
     const char *name;
     TermFunc fn;
 } overhead_terms[] = {
-    {"qemu_base", term_qemu_base}, {"vcpus", term_vcpus},         {"kernel_ram", term_kernel_ram},
-    {"tcg_tb", term_tcg_tb},       {"iothreads", term_iothreads}, {"video", term_video},
-    {"display", term_display},     {"disks", term_disks},         {"nics", term_nics},
+    {"qemu_base", term_qemu_base},
+    {"vcpus", term_vcpus},
+    {"kernel_ram", term_kernel_ram},
+    {"kernel_image", term_kernel_image},
+    {"tcg_tb", term_tcg_tb},
+    {"tcg_runtime", term_tcg_runtime},
+    {"iothreads", term_iothreads},
+    {"video", term_video},
+    {"display", term_display},
+    {"disks", term_disks},
+    {"nics", term_nics},
     {"vfio", term_vfio},
 };
 
@@ -422,14 +628,12 @@ overhead_free(Overhead *overhead)
     return NULL;
 }
 
-/* Takes @source. */
+/* Takes @t's source. */
 static int
-add_term(Overhead *o, const char *name, uint64_t bytes, char *source, GError **error)
+add_term(Overhead *o, OverheadTerm *t, GError **error)
 {
-    OverheadTerm t = {.name = name, .bytes = bytes, .source = source};
-
-    g_array_append_val(o->terms, t);
-    if (!g_uint64_checked_add(&o->total, o->total, bytes))
+    g_array_append_val(o->terms, *t);
+    if (!g_uint64_checked_add(&o->total, o->total, t->bytes))
         return fail_overflow(error, "total");
     return 0;
 }
@@ -440,20 +644,19 @@ apply_ratio(Overhead *o, double ratio, GError **error)
     /* check_policy() bounds the ratio; libm is not linked. */
     uint64_t ppm = (uint64_t)((ratio - 1.0) * (double)VMMEM_POLICY_PPM + 0.5);
     unsigned __int128 scaled;
-    uint64_t extra;
     g_autofree char *base = NULL;
+    OverheadTerm t = {.name = "policy_ratio", .basis = BASIS_POLICY};
 
     if (ppm == 0)
         return 0;
     scaled = ((unsigned __int128)o->total * ppm + VMMEM_POLICY_PPM - 1) / VMMEM_POLICY_PPM;
-    if (scaled > UINT64_MAX || !overhead_round_up_page((uint64_t)scaled, &extra))
+    if (scaled > UINT64_MAX || !overhead_round_up_page((uint64_t)scaled, &t.bytes))
         return fail_overflow(error, "policy_ratio");
     base = fmt(o->total);
-    return add_term(o, "policy_ratio", extra,
-                    g_strdup_printf("%s x (ratio %.6g - 1), rounded up to 4 KiB: host policy, "
-                                    "as KubeVirt's additionalGuestMemoryOverheadRatio",
-                                    base, ratio),
-                    error);
+    t.source = g_strdup_printf("%s x (ratio %.6g - 1), rounded up to 4 KiB: host policy, as "
+                               "KubeVirt's additionalGuestMemoryOverheadRatio",
+                               base, ratio);
+    return add_term(o, &t, error);
 }
 
 static int
@@ -461,6 +664,7 @@ apply_clamps(Overhead *o, const Policy *policy, GError **error)
 {
     uint64_t min, max;
     g_autofree char *from = NULL, *to = NULL;
+    OverheadTerm t = {.basis = BASIS_POLICY};
 
     if (!overhead_round_up_page(policy->overhead_min, &min) ||
         !overhead_round_up_page(policy->overhead_max, &max))
@@ -468,20 +672,21 @@ apply_clamps(Overhead *o, const Policy *policy, GError **error)
     if (o->total < min) {
         from = fmt(o->total);
         to = fmt(min);
-        return add_term(
-            o, "policy_min", min - o->total,
-            g_strdup_printf("raised from %s to overhead-min %s (host policy)", from, to), error);
+        t.name = "policy_min";
+        t.bytes = min - o->total;
+        t.source = g_strdup_printf("raised from %s to overhead-min %s (host policy)", from, to);
+        return add_term(o, &t, error);
     }
     if (max && o->total > max) {
         from = fmt(o->total);
         to = fmt(max);
         /* Bytes cannot go negative: the terms keep the uncapped estimate and the total is the
          * cap (overhead.h). */
-        add_term(o, "policy_max", 0,
-                 g_strdup_printf("capped from %s to overhead-max %s (host policy): the terms "
-                                 "above add up to the uncapped estimate",
-                                 from, to),
-                 NULL);
+        t.name = "policy_max";
+        t.source = g_strdup_printf("capped from %s to overhead-max %s (host policy): the terms "
+                                   "above add up to the uncapped estimate",
+                                   from, to);
+        add_term(o, &t, NULL);
         o->total = max;
     }
     return 0;
@@ -498,28 +703,32 @@ check_policy(const Policy *policy, GError **error)
 
 int
 overhead_compute(const VmSpec *spec, const HostInfo *host, const Policy *policy,
-                 Overhead **ret_overhead, GError **error)
+                 const Profile *profile, Overhead **ret_overhead, GError **error)
 {
     g_autoptr(Overhead) o = overhead_new();
+    const TermCtx ctx = {.spec = spec, .host = host, .profile = profile};
     int r;
 
     if (policy && (r = check_policy(policy, error)) < 0)
         return r;
     for (size_t i = 0; i < G_N_ELEMENTS(overhead_terms); i++) {
-        uint64_t bytes = 0;
-        char *source = NULL;
+        OverheadTerm t = {.name = overhead_terms[i].name};
 
-        r = overhead_terms[i].fn(spec, host, &bytes, &source, error);
-        if (r < 0)
+        r = overhead_terms[i].fn(&ctx, &t, error);
+        if (r < 0) {
+            g_free(t.source);
             return r;
-        if (r == 0)
+        }
+        if (r == 0) {
+            g_free(t.source);
             continue;
+        }
         /* Every term is whole pages, so the total is too. */
-        if (!overhead_round_up_page(bytes, &bytes)) {
-            g_free(source);
+        if (!overhead_round_up_page(t.bytes, &t.bytes)) {
+            g_free(t.source);
             return fail_overflow(error, overhead_terms[i].name);
         }
-        r = add_term(o, overhead_terms[i].name, bytes, source, error);
+        r = add_term(o, &t, error);
         if (r < 0)
             return r;
     }
@@ -532,4 +741,21 @@ overhead_compute(const VmSpec *spec, const HostInfo *host, const Policy *policy,
     }
     *ret_overhead = g_steal_pointer(&o);
     return 0;
+}
+
+uint64_t
+overhead_profile_other(const Overhead *o)
+{
+    uint64_t other = 0;
+
+    for (guint i = 0; i < o->terms->len; i++) {
+        const OverheadTerm *t = &g_array_index(o->terms, OverheadTerm, i);
+        bool fitted = false;
+
+        for (int p = 0; p < PROFILE_N_TERMS; p++)
+            fitted |= strcmp(t->name, profile_term_names[p]) == 0;
+        if (!fitted && strcmp(t->basis, BASIS_POLICY) != 0)
+            other += t->bytes;
+    }
+    return other;
 }

@@ -61,7 +61,8 @@ typedef struct {
 typedef struct {
     char *node_name;
     char *driver;
-    char *file; /* node-name given as file=, or NULL */
+    char *file;     /* node-name given as file=, or NULL */
+    char *filename; /* a protocol node's filename=, or NULL */
     bool has_direct;
     bool direct;
     bool has_file_direct; /* inline "file":{"cache":{"direct":..}} */
@@ -129,6 +130,7 @@ block_node_free(BlockNode *b)
     g_free(b->node_name);
     g_free(b->driver);
     g_free(b->file);
+    g_free(b->filename);
     g_free(b);
 }
 
@@ -146,6 +148,7 @@ disk_free(VmDisk *d)
 {
     g_free(d->node_name);
     g_free(d->format);
+    g_free(d->path);
     g_free(d);
 }
 
@@ -165,6 +168,7 @@ vm_spec_free(VmSpec *spec)
     g_free(spec->probe_reason);
     g_free(spec->machine);
     g_free(spec->mem_path);
+    g_free(spec->kernel);
     g_clear_pointer(&spec->backends, g_ptr_array_unref);
     g_clear_pointer(&spec->disks, g_ptr_array_unref);
     g_clear_pointer(&spec->videos, g_ptr_array_unref);
@@ -771,14 +775,27 @@ handle_name(ParseState *st, GError **error)
 
 /* ---- disks ---- */
 
+/* A file qemu opens by name: not a protocol ("nbd:...", "fd:3"), nor a passed-in descriptor
+ * (/dev/fdset/N), whose header a launcher cannot read by name. */
+static const char *
+local_path(const char *file)
+{
+    if (!file || !*file || g_str_has_prefix(file, "/dev/fdset/"))
+        return NULL;
+    if (file[0] != '/' && strchr(file, ':'))
+        return NULL;
+    return file;
+}
+
 static void
-add_disk(ParseState *st, const char *node_name, const char *format, bool direct,
+add_disk(ParseState *st, const char *node_name, const char *format, const char *path, bool direct,
          uint64_t qcow2_cache)
 {
     VmDisk *d = g_new0(VmDisk, 1);
 
     d->node_name = g_strdup(node_name);
     d->format = g_strdup(format);
+    d->path = g_strdup(local_path(path));
     d->direct = direct;
     d->qcow2_cache = qcow2_cache;
     g_ptr_array_add(st->spec->disks, d);
@@ -840,7 +857,7 @@ handle_drive(ParseState *st, GError **error)
     /* -drive also takes the block layer's own spelling. */
     if (!format)
         format = qemu_opts_get(opts, "driver");
-    add_disk(st, qemu_opts_get(opts, "id"), format, direct, qcow2_cache);
+    add_disk(st, qemu_opts_get(opts, "id"), format, file, direct, qcow2_cache);
     return 0;
 }
 
@@ -848,7 +865,15 @@ static int
 handle_disk_path(ParseState *st, GError **error)
 {
     if (st->cur->arg && *st->cur->arg)
-        add_disk(st, NULL, NULL, false, 0);
+        add_disk(st, NULL, NULL, st->cur->arg, false, 0);
+    return 0;
+}
+
+static int
+handle_kernel(ParseState *st, GError **error)
+{
+    g_free(st->spec->kernel);
+    st->spec->kernel = st->cur->arg && *st->cur->arg ? g_strdup(st->cur->arg) : NULL;
     return 0;
 }
 
@@ -898,6 +923,7 @@ handle_blockdev(ParseState *st, GError **error)
     node->node_name = g_strdup(qemu_opts_get(opts, "node-name"));
     node->driver = g_strdup(qemu_opts_get(opts, "driver"));
     node->file = g_strdup(qemu_opts_get(opts, "file"));
+    node->filename = g_strdup(qemu_opts_get(opts, "filename"));
     node->has_direct = qemu_opts_get(opts, "cache.direct") != NULL;
     node->has_file_direct = qemu_opts_get(opts, "file.cache.direct") != NULL;
     if ((r = opt_bool(st, opts, "cache.direct", false, &node->direct, error)) < 0 ||
@@ -1129,7 +1155,12 @@ add_video(ParseState *st, const char *model, uint64_t vram_bytes)
 static int
 device_video(ParseState *st, const QemuOpts *opts, const DeviceInfo *info, GError **error)
 {
-    uint64_t vram = 0;
+    static const VramProp qxl_ram[] = {
+        {"ram_size", 1, PROP_UINT, "ram_size_mb"},
+        {"ram_size_mb", MiB, PROP_UINT, NULL},
+    };
+    uint64_t vram = 0, xres = 0, yres = 0, ram = 0;
+    VmVideo *v;
     int r;
 
     for (const VramProp *p = info->vram; p && p->key; p++) {
@@ -1137,7 +1168,20 @@ device_video(ParseState *st, const QemuOpts *opts, const DeviceInfo *info, GErro
         if (r < 0)
             return r;
     }
+    if ((r = opt_qdev_uint(st, opts, "xres", &xres, error)) < 0 ||
+        (r = opt_qdev_uint(st, opts, "yres", &yres, error)) < 0)
+        return r;
+    if (xres > G_MAXUINT16 || yres > G_MAXUINT16)
+        return refuse_in(st, st->cur, error, ERANGE, "xres or yres out of range");
+    if (info->vram == qxl_vram)
+        for (size_t i = 0; i < G_N_ELEMENTS(qxl_ram); i++)
+            if ((r = vram_prop(st, opts, &qxl_ram[i], &ram, error)) < 0)
+                return r;
     add_video(st, info->driver, vram);
+    v = g_ptr_array_index(st->spec->videos, st->spec->videos->len - 1);
+    v->xres = (unsigned)xres;
+    v->yres = (unsigned)yres;
+    v->qxl_ram = ram;
     if (info->traits & DEV_VGA_CLASS)
         st->vga_replaced = true;
     return 0;
@@ -1335,6 +1379,7 @@ static const OptionInfo option_table[] = {
     {"hdc", handle_disk_path, HELP_NONE},
     {"hdd", handle_disk_path, HELP_NONE},
     {"cdrom", handle_disk_path, HELP_NONE},
+    {"kernel", handle_kernel, HELP_NONE},
     {"netdev", handle_netdev, HELP_OPTS},
     {"nic", handle_nic, HELP_MODEL},
     {"net", handle_net, HELP_MODEL},
@@ -1766,7 +1811,7 @@ find_block(const ParseState *st, const char *node_name)
 /* Follows file= from a format node down through filters, marking what it reaches; O_DIRECT is
  * decided where the file is opened, so the deepest explicit cache.direct wins. */
 static bool
-walk_block_chain(const ParseState *st, const BlockNode *format)
+walk_block_chain(const ParseState *st, const BlockNode *format, const char **ret_filename)
 {
     bool direct = format->direct;
     const BlockNode *node = format;
@@ -1782,6 +1827,8 @@ walk_block_chain(const ParseState *st, const BlockNode *format)
             direct = child->direct;
         node = child;
     }
+    /* The node at the bottom is the storage: its filename is the image. */
+    *ret_filename = node->filename;
     return direct;
 }
 
@@ -1792,16 +1839,17 @@ finish_blockdevs(ParseState *st)
 {
     for (guint i = 0; i < st->blocks->len; i++) {
         BlockNode *b = g_ptr_array_index(st->blocks, i);
+        const char *filename;
         if (!is_format_driver(b->driver))
             continue;
-        bool direct = walk_block_chain(st, b);
-        add_disk(st, b->node_name, b->driver, direct, b->qcow2_cache);
+        bool direct = walk_block_chain(st, b, &filename);
+        add_disk(st, b->node_name, b->driver, filename, direct, b->qcow2_cache);
     }
     for (guint i = 0; i < st->blocks->len; i++) {
         BlockNode *b = g_ptr_array_index(st->blocks, i);
         if (!b->driver || b->reached || is_format_driver(b->driver) || is_filter_driver(b->driver))
             continue;
-        add_disk(st, b->node_name, "raw", b->direct, 0);
+        add_disk(st, b->node_name, "raw", b->filename, b->direct, 0);
     }
 }
 

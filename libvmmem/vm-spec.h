@@ -36,8 +36,13 @@ typedef struct {
 } VmMemBackend;
 
 typedef struct {
-    char *node_name;      /* -drive id= / -blockdev node-name=, may be NULL */
-    char *format;         /* "qcow2", "raw", ...; NULL when unknown (probed by qemu) */
+    char *node_name; /* -drive id= / -blockdev node-name=, may be NULL */
+    char *format;    /* "qcow2", "raw", ...; NULL when unknown (probed by qemu) */
+    /* The image file: -drive file=, -hda FILE, or the filename= of the file node under a
+     * -blockdev format node; NULL when not a local path (fd:, /dev/fdset, a network protocol).
+     * host_info_probe_files() reads its header: a qcow2 image's metadata cache is sized from
+     * its virtual size. */
+    char *path;
     bool direct;          /* O_DIRECT: cache=none|directsync, or "cache":{"direct":true} */
     uint64_t qcow2_cache; /* l2-cache-size + refcount-cache-size or cache-size if given, else 0 */
 } VmDisk;
@@ -45,9 +50,13 @@ typedef struct {
 typedef struct {
     char *model;         /* "VGA", "qxl-vga", "virtio-vga", "cirrus-vga", "virtio-gpu-pci", ... */
     uint64_t vram_bytes; /* sum of the size properties given on the command line, 0 if none */
+    uint64_t qxl_ram;    /* qxl: ram_size (bar 0, which qemu fills) given, 0 = its default */
+    /* The preferred mode the device offers the guest (xres/yres: the EDID of VGA-class and
+     * virtio-gpu devices, qxl's monitor config), 0 = the device's default. */
+    unsigned xres, yres;
 } VmVideo;
 
-typedef struct {
+typedef struct VmSpec {
     char *name;         /* -name guest=NAME, or NULL */
     bool probe;         /* no guest RAM: pass straight through (see vmmem_spec_is_probe) */
     char *probe_reason; /* "-machine none", "-version", ...: for explain */
@@ -88,6 +97,7 @@ typedef struct {
     bool mem_lock;     /* -overcommit mem-lock=on|on-fault, -realtime mlock=on */
     bool mem_prealloc; /* -mem-prealloc or prealloc=on on the RAM backend */
     bool daemonize;
+    char *kernel; /* -kernel FILE: qemu keeps a bzImage in memory (host_info_probe_files) */
 } VmSpec;
 
 VmSpec *vm_spec_free(VmSpec *spec);

@@ -28,6 +28,7 @@ struct vmmem_spec {
     gatomicrefcount ref;
     VmSpec *spec;
     HostInfo *host;
+    char *command; /* the qemu arguments, shell-quoted: what a host profile records */
 };
 
 /* Reference-counted too: a calibration keeps its envelope for the JSON. */

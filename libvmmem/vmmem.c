@@ -144,6 +144,18 @@ vmmem_config_free(vmmem_config *c)
 
 /* ---- spec ---- */
 
+static char *
+quote_argv(int argc, const char *const *argv)
+{
+    GString *out = g_string_new(NULL);
+
+    for (int i = 0; i < argc; i++) {
+        g_autofree char *q = g_shell_quote(argv[i]);
+        g_string_append_printf(out, "%s%s", i ? " " : "", q);
+    }
+    return g_string_free(out, FALSE);
+}
+
 int
 vmmem_spec_new_from_argv(int argc, const char *const *argv, unsigned flags, vmmem_spec **ret_spec,
                          vmmem_error **reterr)
@@ -158,10 +170,12 @@ vmmem_spec_new_from_argv(int argc, const char *const *argv, unsigned flags, vmme
         return export_error(error, -1, reterr);
     if (vm_spec_parse(argc, argv, host, &spec, &bad_index, &error) < 0)
         return export_error(error, bad_index, reterr);
+    host_info_probe_files(host, spec, NULL);
     *ret_spec = g_new0(vmmem_spec, 1);
     g_atomic_ref_count_init(&(*ret_spec)->ref);
     (*ret_spec)->spec = g_steal_pointer(&spec);
     (*ret_spec)->host = g_steal_pointer(&host);
+    (*ret_spec)->command = quote_argv(argc, argv);
     return 0;
 }
 
@@ -201,6 +215,7 @@ vmmem_spec_free(vmmem_spec *s)
     if (s && g_atomic_ref_count_dec(&s->ref)) {
         vm_spec_free(s->spec);
         host_info_free(s->host);
+        g_free(s->command);
         g_free(s);
     }
     return NULL;
@@ -217,10 +232,15 @@ vmmem_envelope_new(const vmmem_spec *spec, const vmmem_config *config, unsigned 
     GError *error = NULL;
 
     return_val_if_fail(spec && ret_envelope && flags == 0, -EINVAL);
+    const Config *c;
+    GPtrArray *warnings = g_ptr_array_new_with_free_func(g_free);
+    Profile *profile;
+
     if (!config)
         defaults = config_new_default();
-    if (envelope_compute(spec->spec, spec->host, config ? config->config : defaults, &envelope,
-                         &error) < 0)
+    c = config ? config->config : defaults;
+    profile = spec->spec->probe ? NULL : envelope_read_profile(c, spec->host, warnings);
+    if (envelope_compute(spec->spec, spec->host, c, profile, warnings, &envelope, &error) < 0)
         return export_error(error, -1, reterr);
     *ret_envelope = g_new0(vmmem_envelope, 1);
     g_atomic_ref_count_init(&(*ret_envelope)->ref);
@@ -267,6 +287,20 @@ vmmem_envelope_get_swap_max(const vmmem_envelope *e)
 }
 
 size_t
+vmmem_envelope_get_n_warnings(const vmmem_envelope *e)
+{
+    return e ? e->envelope->warnings->len : 0;
+}
+
+const char *
+vmmem_envelope_get_warning(const vmmem_envelope *e, size_t index)
+{
+    if (index >= vmmem_envelope_get_n_warnings(e))
+        return NULL;
+    return g_ptr_array_index(e->envelope->warnings, index);
+}
+
+size_t
 vmmem_envelope_get_n_components(const vmmem_envelope *e)
 {
     if (!e || !e->envelope->breakdown)
@@ -290,6 +324,18 @@ vmmem_envelope_get_component(const vmmem_envelope *e, size_t index, const char *
         *ret_bytes = t->bytes;
     if (ret_source)
         *ret_source = t->source;
+    return 0;
+}
+
+int
+vmmem_envelope_get_component_basis(const vmmem_envelope *e, size_t index, const char **ret_basis)
+{
+    return_val_if_fail(e, -EINVAL);
+    if (index >= vmmem_envelope_get_n_components(e))
+        return -ERANGE;
+    /* NULL: only asks whether @index exists, as vmmem_envelope_get_component() allows. */
+    if (ret_basis)
+        *ret_basis = g_array_index(e->envelope->breakdown->terms, OverheadTerm, index).basis;
     return 0;
 }
 
@@ -626,4 +672,113 @@ vmmem_calibration_free(vmmem_calibration *c)
         g_free(c);
     }
     return NULL;
+}
+
+/* ---- the host profile ---- */
+
+/* "QEMU emulator version 7.2.22 (Debian ...)": the first line qemu -version prints. */
+static char *
+qemu_version(const char *qemu)
+{
+    const char *argv[] = {qemu, "-version", NULL};
+    g_autofree char *out = NULL;
+    int status = 0;
+
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                      &status, NULL) ||
+        !g_spawn_check_wait_status(status, NULL) || !out)
+        return g_strdup("unknown");
+    out[strcspn(out, "\n")] = '\0';
+    return g_strdup(out);
+}
+
+static char *
+utc_now(void)
+{
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+
+    return g_date_time_format(now, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+/* Writes @text to @path through a file beside it, so a reader never sees half of it. */
+static int
+write_atomically(const char *path, const char *text, GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_autoptr(GError) cause = NULL;
+
+    if (g_mkdir_with_parents(dir, 0755) < 0) {
+        int e = errno;
+        return vmmem_fail(error, e, "cannot create '%s': %s", dir, g_strerror(e));
+    }
+    if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &cause)) {
+        int e = vmmem_errno_from_file_error(cause);
+        return vmmem_fail(error, e, "cannot write '%s': %s", path, g_strerror(e));
+    }
+    return 0;
+}
+
+int
+vmmem_calibration_save_profile(const vmmem_calibration *c, const vmmem_config *config,
+                               const char *path, unsigned flags, vmmem_error **reterr)
+{
+    g_autoptr(Config) defaults = NULL;
+    g_autoptr(GPtrArray) ignored = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(Profile) profile = NULL;
+    g_autofree char *now = utc_now(), *build_id = NULL, *version = NULL, *text = NULL;
+    const VmSpec *spec;
+    const HostInfo *host;
+    const Envelope *e;
+    const Config *cfg;
+    uint64_t builtin[PROFILE_N_TERMS];
+    ProfileMeasurement m = {0};
+    GError *error = NULL;
+    int fresh = 0;
+
+    return_val_if_fail(c && flags == 0, -EINVAL);
+    spec = c->envelope->spec->spec;
+    host = c->envelope->spec->host;
+    e = c->envelope->envelope;
+    if (!config)
+        defaults = config_new_default();
+    cfg = config ? config->config : defaults;
+    if (!path)
+        path = cfg->profile_path;
+    if (!path) {
+        vmmem_fail(&error, EINVAL, "no profile path: the config says profile = none");
+        return export_error(error, -1, reterr);
+    }
+    if (!c->result->finished) {
+        vmmem_fail(&error, EINVAL, "the calibration has not finished: no figures to save");
+        return export_error(error, -1, reterr);
+    }
+    if (spec->accel == VM_ACCEL_TCG) {
+        vmmem_fail(&error, EINVAL,
+                   "a TCG VM's overhead is its translation cache's: a profile fits the KVM "
+                   "terms (calibrate the VM with -accel kvm)");
+        return export_error(error, -1, reterr);
+    }
+    if (host_read_build_id(cfg->qemu_binary, &build_id, &error) < 0)
+        return export_error(error, -1, reterr);
+
+    overhead_profile_builtins(host, builtin);
+    profile = profile_for_host(path, false, cfg->qemu_binary, host->kernel_release,
+                               OVERHEAD_MODEL_VERSION, builtin, ignored);
+    if (!profile) {
+        version = qemu_version(cfg->qemu_binary);
+        profile = profile_new(OVERHEAD_MODEL_VERSION, cfg->qemu_binary, version, build_id,
+                              host->kernel_release, now);
+        fresh = 1;
+    }
+    m.date = now;
+    m.command = c->envelope->spec->command;
+    m.guest_ram = spec->guest_ram + spec->hugetlb_ram;
+    m.vcpus = MAX(spec->vcpus, spec->maxcpus);
+    m.other = overhead_profile_other(e->breakdown);
+    m.peak = cal_result_peak_overhead(c->result);
+    profile_add(profile, &m, now, builtin);
+    text = profile_to_text(profile);
+    if (write_atomically(path, text, &error) < 0)
+        return export_error(error, -1, reterr);
+    return fresh;
 }

@@ -125,6 +125,18 @@ VMMEM_PUBLIC size_t vmmem_envelope_get_n_components(const vmmem_envelope *envelo
 VMMEM_PUBLIC int vmmem_envelope_get_component(const vmmem_envelope *envelope, size_t index,
                                               const char **ret_name, uint64_t *ret_bytes,
                                               const char **ret_source);
+/* Lines for the caller to show, one each (no program name, no newline): a host profile that
+ * exists but could not be used (measured with another qemu or kernel, unreadable), a hand-
+ * written profile value that was not taken.  The envelope stands either way: built-in terms
+ * replace what was not used.  Since 0.2. */
+VMMEM_PUBLIC size_t vmmem_envelope_get_n_warnings(const vmmem_envelope *envelope);
+/* NULL past the end. */
+VMMEM_PUBLIC const char *vmmem_envelope_get_warning(const vmmem_envelope *envelope, size_t index);
+/* What component @index's constant rests on: "measured" (in vmmem's repository), "qemu"
+ * (QEMU's source and defaults), "public" (a public figure), "profile" (this host's profile),
+ * "policy" (the host policy).  @ret_basis may be NULL; -ERANGE past the end.  Since 0.2. */
+VMMEM_PUBLIC int vmmem_envelope_get_component_basis(const vmmem_envelope *envelope, size_t index,
+                                                    const char **ret_basis);
 /* The explain JSON contract (docs/json.md).  Free *ret_json with vmmem_free(). */
 VMMEM_PUBLIC int vmmem_envelope_to_json(const vmmem_envelope *envelope, unsigned flags,
                                         char **ret_json, vmmem_error **reterr);
@@ -238,6 +250,16 @@ VMMEM_PUBLIC uint64_t vmmem_calibration_get_memory_peak(const vmmem_calibration 
 VMMEM_PUBLIC int vmmem_calibration_to_json(const vmmem_calibration *calibration, unsigned flags,
                                            char **ret_json, vmmem_error **reterr);
 VMMEM_PUBLIC vmmem_calibration *vmmem_calibration_free(vmmem_calibration *calibration);
+/* Adds what a finished calibration of a KVM VM measured to the host profile at @path (NULL: the
+ * config's `profile`, /var/lib/vmmem/profile.conf by default), fits the profile's terms again
+ * (qemu_base, vcpus, kernel_ram: docs/profile.md) and writes it, replacing the file atomically.
+ * Every later envelope on this host uses it while the qemu build and kernel stay the same.
+ * Returns 0 when the measurement joined the profile there, 1 when it started a new one (there
+ * was none, or it was made for another qemu, kernel or model).  -EINVAL: not finished, a TCG
+ * VM, no path.  Reads the qemu binary (its build ID, its version). */
+VMMEM_PUBLIC int vmmem_calibration_save_profile(const vmmem_calibration *calibration,
+                                                const vmmem_config *config, const char *path,
+                                                unsigned flags, vmmem_error **reterr);
 
 /* Removes every empty vmmem scope under the configured parent. */
 VMMEM_PUBLIC int vmmem_gc(const vmmem_config *config, unsigned flags, unsigned *ret_removed,

@@ -726,7 +726,7 @@ test_json(void)
     const char *quiet = "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n";
 
     g_assert_cmpint(vm_spec_parse(G_N_ELEMENTS(argv) - 1, argv, host, &spec, NULL, NULL), ==, 0);
-    g_assert_cmpint(envelope_compute(spec, host, NULL, &e, NULL), ==, 0);
+    g_assert_cmpint(envelope_compute(spec, host, NULL, NULL, NULL, &e, NULL), ==, 0);
 
     /* Before any sample: every figure null, the envelope there. */
     before = cal_result_to_json(res, e, spec);
@@ -793,10 +793,11 @@ test_json(void)
     g_assert_nonnull(strstr(after, "\n    \"memory_current\": 200237056\n  },\n"));
     g_assert_nonnull(strstr(after, "\n  \"events\": {\n    \"max\": 0,\n    \"oom\": 0,\n"
                                    "    \"oom_kill\": 0\n  },\n"));
-    /* 78184448 / 14983448 = 5.218... */
-    g_assert_cmpuint(e->overhead, ==, 78184448);
-    g_assert_nonnull(strstr(after, "\n  \"budget\": {\n    \"overhead\": 78184448,\n"
-                                   "    \"ratio\": 5.22\n  },\n"));
+    /* Model v2 for 256 MiB, 1 vCPU, THP "always": 33 MiB + 512 KiB + 1179648 = 36306944;
+     * 36306944 / 14983448 = 2.423... */
+    g_assert_cmpuint(e->overhead, ==, 36306944);
+    g_assert_nonnull(strstr(after, "\n  \"budget\": {\n    \"overhead\": 36306944,\n"
+                                   "    \"ratio\": 2.42\n  },\n"));
 }
 
 /* ---- the calibration scope's plan ---- */

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "overhead.h"
+#include "profile.h"
 #include "error.h"
 #include "size.h"
 
@@ -39,7 +41,8 @@ spec_free(TestSpec *spec)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TestSpec, spec_free)
 
-/* 1 vCPU, KVM, no devices: overhead 64 MiB + 8 MiB + 1 % of @ram in pages. */
+/* 1 vCPU, KVM, no devices: overhead 33 MiB + 512 KiB + 4.5 MiB per GiB of @ram in pages (model
+ * v2 with THP "always", the zero HostInfo's). */
 static TestSpec *
 spec_new(const char *name, uint64_t ram)
 {
@@ -63,8 +66,8 @@ config_from(const char *data)
     return c;
 }
 
-/* 1 GiB: overhead 86237184 (test-overhead.c, "minimal kvm"). */
-#define OVERHEAD_1G UINT64_C(86237184)
+/* 1 GiB: overhead 39845888 (test-overhead.c, "minimal kvm"). */
+#define OVERHEAD_1G UINT64_C(39845888)
 #define MAX_1G      (GiB + OVERHEAD_1G)
 
 typedef struct {
@@ -76,10 +79,10 @@ typedef struct {
 
 static const EnvelopeRow rows[] = {
     {"defaults", "", "web1", OVERHEAD_1G, MAX_1G, UINT64_MAX, 0, 0, 0},
-    /* 0.9 x 1159979008 = 1043981107.2 -> 254878 pages. */
-    {"high on", "[vmmem]\nhigh = on\n", "web1", OVERHEAD_1G, MAX_1G, UINT64_C(1043980288), 0, 0, 0},
-    /* 0.5 x 1159979008 = 579989504, already whole pages. */
-    {"high 0.5", "[vmmem]\nhigh = 0.5\n", "web1", OVERHEAD_1G, MAX_1G, UINT64_C(579989504), 0, 0,
+    /* 0.9 x 1113587712 = 1002228940.8 -> 244684 pages. */
+    {"high on", "[vmmem]\nhigh = on\n", "web1", OVERHEAD_1G, MAX_1G, UINT64_C(1002225664), 0, 0, 0},
+    /* 0.5 x 1113587712 = 556793856, already whole pages. */
+    {"high 0.5", "[vmmem]\nhigh = 0.5\n", "web1", OVERHEAD_1G, MAX_1G, UINT64_C(556793856), 0, 0,
      0},
     {"swap", "[vmmem]\nswap = 1G\n", "web1", OVERHEAD_1G, MAX_1G, UINT64_MAX, GiB, 0, 0},
     {"swap rounded up to a page", "[vmmem]\nswap = 1000\n", "web1", OVERHEAD_1G, MAX_1G, UINT64_MAX,
@@ -94,7 +97,7 @@ static const EnvelopeRow rows[] = {
      UINT64_MAX, 0, 0, 0},
     {"unnamed vm gets the defaults", "[vm web1]\nratio = 2\n", NULL, OVERHEAD_1G, MAX_1G,
      UINT64_MAX, 0, 0, 0},
-    {"overhead-max", "[vmmem]\noverhead-max = 64M\n", "web1", 64 * MiB, GiB + 64 * MiB, UINT64_MAX,
+    {"overhead-max", "[vmmem]\noverhead-max = 32M\n", "web1", 32 * MiB, GiB + 32 * MiB, UINT64_MAX,
      0, 0, 0},
 };
 
@@ -107,7 +110,7 @@ test_row(gconstpointer data)
     g_autoptr(Envelope) e = NULL;
     g_autoptr(GError) error = NULL;
 
-    g_assert_cmpint(envelope_compute(spec, NULL, config, &e, &error), ==, 0);
+    g_assert_cmpint(envelope_compute(spec, NULL, config, NULL, NULL, &e, &error), ==, 0);
     g_assert_no_error(error);
     g_assert_false(e->probe);
     g_assert_cmpstr(e->vm_name, ==, row->vm);
@@ -130,11 +133,12 @@ test_hugetlb_not_in_memory_max(void)
     g_autoptr(Envelope) e = NULL;
 
     spec->hugetlb_ram = 2 * GiB;
-    g_assert_cmpint(envelope_compute(spec, NULL, NULL, &e, NULL), ==, 0);
+    g_assert_cmpint(envelope_compute(spec, NULL, NULL, NULL, NULL, &e, NULL), ==, 0);
     g_assert_cmpuint(e->guest_ram, ==, 0);
     g_assert_cmpuint(e->hugetlb_ram, ==, 2 * GiB);
-    /* 64 MiB + 8 MiB + 1 % of 2 GiB in pages; no guest RAM in memory.max. */
-    g_assert_cmpuint(e->overhead, ==, 64 * MiB + 8 * MiB + 21475328);
+    /* 33 MiB + 512 KiB + 4.5 MiB per GiB of 2 GiB / 512 in pages; no guest RAM in
+     * memory.max. */
+    g_assert_cmpuint(e->overhead, ==, 33 * MiB + 512 * KiB + 20480);
     g_assert_cmpuint(e->memory_max, ==, e->overhead);
 }
 
@@ -145,7 +149,7 @@ test_unaligned_guest_ram(void)
     g_autoptr(Config) config = config_from("[vmmem]\nprotect = low\n");
     g_autoptr(Envelope) e = NULL;
 
-    g_assert_cmpint(envelope_compute(spec, NULL, config, &e, NULL), ==, 0);
+    g_assert_cmpint(envelope_compute(spec, NULL, config, NULL, NULL, &e, NULL), ==, 0);
     g_assert_cmpuint(e->memory_max % 4096, ==, 0);
     g_assert_cmpuint(e->memory_max, >=, e->guest_ram + e->overhead);
     g_assert_cmpuint(e->memory_low, ==, GiB + 4096);
@@ -158,7 +162,7 @@ test_overflow(void)
     g_autoptr(Envelope) e = NULL;
     g_autoptr(GError) error = NULL;
 
-    g_assert_cmpint(envelope_compute(spec, NULL, NULL, &e, &error), ==, -ERANGE);
+    g_assert_cmpint(envelope_compute(spec, NULL, NULL, NULL, NULL, &e, &error), ==, -ERANGE);
     g_assert_error(error, VMMEM_ERROR, ERANGE);
     g_assert_null(e);
 }
@@ -172,7 +176,7 @@ test_bad_policy(void)
     g_autoptr(GError) error = NULL;
 
     config->defaults.high_fraction = 1.5;
-    g_assert_cmpint(envelope_compute(spec, NULL, config, &e, &error), ==, -EINVAL);
+    g_assert_cmpint(envelope_compute(spec, NULL, config, NULL, NULL, &e, &error), ==, -EINVAL);
     g_assert_null(e);
 }
 
@@ -185,7 +189,7 @@ test_probe(void)
 
     spec->probe = true;
     spec->probe_reason = g_strdup("-machine none");
-    g_assert_cmpint(envelope_compute(spec, NULL, config, &e, NULL), ==, 0);
+    g_assert_cmpint(envelope_compute(spec, NULL, config, NULL, NULL, &e, NULL), ==, 0);
     g_assert_true(e->probe);
     g_assert_cmpuint(e->guest_ram, ==, 0);
     g_assert_cmpuint(e->overhead, ==, 0);
@@ -403,8 +407,8 @@ assert_kind(const JValue *obj, const char *key, JKind kind)
 }
 
 static const char *const top_keys[] = {
-    "guest_ram",  "hugetlb_ram", "overhead",   "memory_max", "memory_high", "swap_max",
-    "components", "probe",       "memory_low", "memory_min", "oom_group",
+    "guest_ram", "hugetlb_ram", "overhead",   "memory_max", "memory_high", "swap_max", "components",
+    "probe",     "memory_low",  "memory_min", "oom_group",  "model",       "warnings",
 };
 
 static void
@@ -437,7 +441,7 @@ test_json_full(void)
     spec->mem_lock = true;
     spec->vnc = true;
     g_ptr_array_add(spec->disks, g_new0(VmDisk, 1));
-    g_assert_cmpint(envelope_compute(spec, NULL, config, &e, NULL), ==, 0);
+    g_assert_cmpint(envelope_compute(spec, NULL, config, NULL, NULL, &e, NULL), ==, 0);
     json = envelope_to_json(e, spec);
     root = json_parse(json);
     if (!root)
@@ -477,9 +481,10 @@ test_json_full(void)
     for (guint i = 0; i < components->items->len; i++) {
         const JValue *c = g_ptr_array_index(components->items, i);
         const OverheadTerm *t = &g_array_index(e->breakdown->terms, OverheadTerm, i);
-        g_assert_cmpuint(c->keys->len, ==, 3);
+        g_assert_cmpuint(c->keys->len, ==, 4);
         g_assert_cmpstr(member(c, "name")->s, ==, t->name);
         assert_number(c, "bytes", t->bytes);
+        g_assert_cmpstr(member(c, "basis")->s, ==, t->basis);
         g_assert_cmpstr(member(c, "source")->s, ==, t->source);
         sum += t->bytes;
     }
@@ -487,6 +492,53 @@ test_json_full(void)
     g_assert_cmpstr(
         member(g_ptr_array_index(components->items, components->items->len - 1), "name")->s, ==,
         "policy_ratio");
+    g_assert_cmpstr(
+        member(g_ptr_array_index(components->items, components->items->len - 1), "basis")->s, ==,
+        "policy");
+    /* No profile: the built-in model, and nothing to warn about. */
+    assert_number(member(root, "model"), "version", OVERHEAD_MODEL_VERSION);
+    assert_kind(member(root, "model"), "profile", J_NULL);
+    g_assert_cmpuint(member(root, "warnings")->items->len, ==, 0);
+}
+
+/* With a host profile: "model" names it, the fitted terms say "profile", and the warnings the
+ * caller handed over are in the JSON, in order. */
+static void
+test_json_profile_and_warnings(void)
+{
+    g_autoptr(TestSpec) spec = spec_new("p", 2 * GiB);
+    Profile *profile = profile_new(OVERHEAD_MODEL_VERSION, "/usr/bin/qemu-system-x86_64", "7.2.19",
+                                   "beef", "6.1.0-57-amd64", "2026-12-01T08:00:00Z");
+    GPtrArray *warnings = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(Envelope) e = NULL;
+    g_autofree char *json = NULL;
+    g_autoptr(JValue) root = NULL;
+    const JValue *model, *components, *w;
+
+    profile->term[PROFILE_QEMU_BASE] = 30 * MiB;
+    profile->term[PROFILE_VCPUS] = 1 * MiB;
+    profile->term[PROFILE_KERNEL_RAM] = 3 * MiB;
+    g_ptr_array_add(warnings, g_strdup("first \"line\""));
+    g_ptr_array_add(warnings, g_strdup("second"));
+    g_assert_cmpint(envelope_compute(spec, NULL, NULL, profile, warnings, &e, NULL), ==, 0);
+    g_assert_cmpuint(e->overhead, ==, 30 * MiB + 1 * MiB + 6 * MiB);
+    json = envelope_to_json(e, spec);
+    root = json_parse(json);
+    g_assert_nonnull(root);
+    assert_top_keys(root, true);
+    model = member(root, "model");
+    assert_number(model, "version", OVERHEAD_MODEL_VERSION);
+    g_assert_cmpstr(member(member(model, "profile"), "updated")->s, ==, "2026-12-01T08:00:00Z");
+    g_assert_cmpstr(member(member(model, "profile"), "qemu_version")->s, ==, "7.2.19");
+    g_assert_cmpstr(member(member(model, "profile"), "kernel")->s, ==, "6.1.0-57-amd64");
+    assert_number(member(model, "profile"), "measurements", 0);
+    components = member(root, "components");
+    for (guint i = 0; i < components->items->len; i++)
+        g_assert_cmpstr(member(g_ptr_array_index(components->items, i), "basis")->s, ==, "profile");
+    w = member(root, "warnings");
+    g_assert_cmpuint(w->items->len, ==, 2);
+    g_assert_cmpstr(((const JValue *)g_ptr_array_index(w->items, 0))->s, ==, "first \"line\"");
+    g_assert_cmpstr(((const JValue *)g_ptr_array_index(w->items, 1))->s, ==, "second");
 }
 
 static void
@@ -497,7 +549,7 @@ test_json_nulls_and_no_spec(void)
     g_autofree char *json = NULL;
     g_autoptr(JValue) root = NULL;
 
-    g_assert_cmpint(envelope_compute(spec, NULL, NULL, &e, NULL), ==, 0);
+    g_assert_cmpint(envelope_compute(spec, NULL, NULL, NULL, NULL, &e, NULL), ==, 0);
     json = envelope_to_json(e, NULL);
     root = json_parse(json);
     g_assert_nonnull(root);
@@ -524,7 +576,7 @@ test_json_probe(void)
     spec->probe = true;
     spec->probe_reason = g_strdup("-machine none");
     spec->accel = VM_ACCEL_TCG;
-    g_assert_cmpint(envelope_compute(spec, NULL, NULL, &e, NULL), ==, 0);
+    g_assert_cmpint(envelope_compute(spec, NULL, NULL, NULL, NULL, &e, NULL), ==, 0);
     json = envelope_to_json(e, spec);
     root = json_parse(json);
     g_assert_nonnull(root);
@@ -554,7 +606,7 @@ test_json_invalid_utf8(void)
     g_autofree char *json = NULL;
     g_autoptr(JValue) root = NULL;
 
-    g_assert_cmpint(envelope_compute(spec, NULL, NULL, &e, NULL), ==, 0);
+    g_assert_cmpint(envelope_compute(spec, NULL, NULL, NULL, NULL, &e, NULL), ==, 0);
     json = envelope_to_json(e, spec);
     g_assert_true(g_utf8_validate(json, -1, NULL));
     root = json_parse(json);
@@ -567,17 +619,17 @@ static void
 test_json_policy_max(void)
 {
     g_autoptr(TestSpec) spec = spec_new("capped", GiB);
-    g_autoptr(Config) config = config_from("[vmmem]\noverhead-max = 64M\n");
+    g_autoptr(Config) config = config_from("[vmmem]\noverhead-max = 32M\n");
     g_autoptr(Envelope) e = NULL;
     g_autofree char *json = NULL;
     g_autoptr(JValue) root = NULL;
     const JValue *components, *last;
 
-    g_assert_cmpint(envelope_compute(spec, NULL, config, &e, NULL), ==, 0);
+    g_assert_cmpint(envelope_compute(spec, NULL, config, NULL, NULL, &e, NULL), ==, 0);
     json = envelope_to_json(e, spec);
     root = json_parse(json);
     g_assert_nonnull(root);
-    assert_number(root, "overhead", 64 * MiB);
+    assert_number(root, "overhead", 32 * MiB);
     components = member(root, "components");
     last = g_ptr_array_index(components->items, components->items->len - 1);
     g_assert_cmpstr(member(last, "name")->s, ==, "policy_max");
@@ -602,5 +654,6 @@ main(int argc, char **argv)
     g_test_add_func("/envelope/json/probe", test_json_probe);
     g_test_add_func("/envelope/json/invalid-utf8", test_json_invalid_utf8);
     g_test_add_func("/envelope/json/policy-max", test_json_policy_max);
+    g_test_add_func("/envelope/json/profile-and-warnings", test_json_profile_and_warnings);
     return g_test_run();
 }

@@ -20,6 +20,8 @@ typedef struct {
 typedef struct {
     const char *model;
     uint64_t vram;
+    uint64_t qxl_ram;
+    unsigned xres, yres;
 } VideoRow;
 
 typedef struct {
@@ -32,6 +34,7 @@ typedef struct {
     uint64_t guest_ram, hugetlb_ram;
     unsigned vcpus, maxcpus;
     VmAccel accel;
+    HostThp thp;
     uint64_t tb_size;
     uint64_t physmem;
     unsigned iothreads, nics, net_queues, vfio;
@@ -50,6 +53,7 @@ disk_free(gpointer p)
 
     g_free(d->node_name);
     g_free(d->format);
+    g_free(d->path);
     g_free(d);
 }
 
@@ -107,6 +111,9 @@ spec_from_row(const OverheadRow *row)
         VmVideo *v = g_new0(VmVideo, 1);
         v->model = g_strdup(row->videos[i].model);
         v->vram_bytes = row->videos[i].vram;
+        v->qxl_ram = row->videos[i].qxl_ram;
+        v->xres = row->videos[i].xres;
+        v->yres = row->videos[i].yres;
         g_ptr_array_add(spec->videos, v);
     }
     return spec;
@@ -120,10 +127,22 @@ policy_from_row(const OverheadRow *row, Policy *policy)
         policy->ratio = 1.0;
 }
 
-/* 1% of 1 GiB = 10737418.24 -> 10737419 -> 2622 pages. */
-#define K1G          UINT64_C(10739712)
-#define BASE         (64 * MiB)
-#define MIN_VM_TOTAL (BASE + 8 * MiB + K1G)
+/* Model v2's arithmetic, spelled out.  THP "always" (the zero HostInfo) puts qemu's heap in
+ * 2 MiB pages: base 33 MiB; with THP madvise or never, 20 MiB. */
+#define BASE     (33 * MiB)
+#define BASE_OFF (20 * MiB)
+#define VCPU     (512 * KiB)
+/* 4.5 MiB per GiB: 1 GiB -> 4718592, 256 MiB -> 1179648, 4 GiB -> 18874368. */
+#define K1G          UINT64_C(4718592)
+#define K256M        UINT64_C(1179648)
+#define MIN_VM_TOTAL (BASE + VCPU + K1G)
+/* TCG beside its cache: 24 MiB + 8 MiB per vCPU. */
+#define TCG_RT1 (32 * MiB)
+/* A 1280x800 framebuffer (EDID's preferred mode) is 4096000 bytes, a 1024x768 one 3145728. */
+#define FB_EDID   UINT64_C(4096000)
+#define FB_LEGACY UINT64_C(3145728)
+/* An unreadable qcow2 image: the 32 MiB L2 cache and 4 refcount clusters of 64 KiB. */
+#define QCOW2_UNKNOWN (32 * MiB + 256 * KiB)
 
 static const OverheadRow rows[] = {
     {
@@ -134,7 +153,27 @@ static const OverheadRow rows[] = {
         .accel = VM_ACCEL_KVM,
         .physmem = 24 * GiB,
         .total = MIN_VM_TOTAL,
-        .terms = {{"qemu_base", BASE}, {"vcpus", 8 * MiB}, {"kernel_ram", K1G}},
+        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}},
+    },
+    {
+        .desc = "thp madvise: a smaller base",
+        .guest_ram = 1 * GiB,
+        .vcpus = 1,
+        .maxcpus = 1,
+        .accel = VM_ACCEL_KVM,
+        .thp = HOST_THP_MADVISE,
+        .total = BASE_OFF + VCPU + K1G,
+        .terms = {{"qemu_base", BASE_OFF}, {"vcpus", VCPU}, {"kernel_ram", K1G}},
+    },
+    {
+        .desc = "thp never: a smaller base",
+        .guest_ram = 1 * GiB,
+        .vcpus = 1,
+        .maxcpus = 1,
+        .accel = VM_ACCEL_KVM,
+        .thp = HOST_THP_NEVER,
+        .total = BASE_OFF + VCPU + K1G,
+        .terms = {{"qemu_base", BASE_OFF}, {"vcpus", VCPU}, {"kernel_ram", K1G}},
     },
     {
         .desc = "accel other is modelled like kvm",
@@ -143,7 +182,7 @@ static const OverheadRow rows[] = {
         .maxcpus = 1,
         .accel = VM_ACCEL_OTHER,
         .total = MIN_VM_TOTAL,
-        .terms = {{"qemu_base", BASE}, {"vcpus", 8 * MiB}, {"kernel_ram", K1G}},
+        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}},
     },
     {
         /* The testbed's VM: 256 MiB, TCG, 24 GiB host: 3 GiB / 8 caps at 1 GiB. */
@@ -153,9 +192,12 @@ static const OverheadRow rows[] = {
         .maxcpus = 1,
         .accel = VM_ACCEL_TCG,
         .physmem = 24 * GiB,
-        .total = BASE + 8 * MiB + 2686976 + 1 * GiB,
-        .terms =
-            {{"qemu_base", BASE}, {"vcpus", 8 * MiB}, {"kernel_ram", 2686976}, {"tcg_tb", 1 * GiB}},
+        .total = BASE + VCPU + K256M + 1 * GiB + TCG_RT1,
+        .terms = {{"qemu_base", BASE},
+                  {"vcpus", VCPU},
+                  {"kernel_ram", K256M},
+                  {"tcg_tb", 1 * GiB},
+                  {"tcg_runtime", TCG_RT1}},
     },
     {
         .desc = "tcg default cache on a 2 GiB host is an eighth of it",
@@ -164,11 +206,12 @@ static const OverheadRow rows[] = {
         .maxcpus = 1,
         .accel = VM_ACCEL_TCG,
         .physmem = 2 * GiB,
-        .total = BASE + 8 * MiB + 2686976 + 256 * MiB,
+        .total = BASE + VCPU + K256M + 256 * MiB + TCG_RT1,
         .terms = {{"qemu_base", BASE},
-                  {"vcpus", 8 * MiB},
-                  {"kernel_ram", 2686976},
-                  {"tcg_tb", 256 * MiB}},
+                  {"vcpus", VCPU},
+                  {"kernel_ram", K256M},
+                  {"tcg_tb", 256 * MiB},
+                  {"tcg_runtime", TCG_RT1}},
     },
     {
         /* (1.5 GiB + 12345) / 8 = 201328134, aligned down to 201326592. */
@@ -178,11 +221,12 @@ static const OverheadRow rows[] = {
         .maxcpus = 1,
         .accel = VM_ACCEL_TCG,
         .physmem = 1536 * MiB + 12345,
-        .total = BASE + 8 * MiB + 2686976 + 192 * MiB,
+        .total = BASE + VCPU + K256M + 192 * MiB + TCG_RT1,
         .terms = {{"qemu_base", BASE},
-                  {"vcpus", 8 * MiB},
-                  {"kernel_ram", 2686976},
-                  {"tcg_tb", 192 * MiB}},
+                  {"vcpus", VCPU},
+                  {"kernel_ram", K256M},
+                  {"tcg_tb", 192 * MiB},
+                  {"tcg_runtime", TCG_RT1}},
     },
     {
         .desc = "tcg host RAM unknown: qemu's 1 GiB",
@@ -191,9 +235,12 @@ static const OverheadRow rows[] = {
         .maxcpus = 1,
         .accel = VM_ACCEL_TCG,
         .physmem = 0,
-        .total = BASE + 8 * MiB + 2686976 + 1 * GiB,
-        .terms =
-            {{"qemu_base", BASE}, {"vcpus", 8 * MiB}, {"kernel_ram", 2686976}, {"tcg_tb", 1 * GiB}},
+        .total = BASE + VCPU + K256M + 1 * GiB + TCG_RT1,
+        .terms = {{"qemu_base", BASE},
+                  {"vcpus", VCPU},
+                  {"kernel_ram", K256M},
+                  {"tcg_tb", 1 * GiB},
+                  {"tcg_runtime", TCG_RT1}},
     },
     {
         .desc = "tcg tiny host clamps to 1 MiB",
@@ -202,23 +249,27 @@ static const OverheadRow rows[] = {
         .maxcpus = 1,
         .accel = VM_ACCEL_TCG,
         .physmem = 4 * MiB,
-        .total = BASE + 8 * MiB + 2686976 + 1 * MiB,
-        .terms =
-            {{"qemu_base", BASE}, {"vcpus", 8 * MiB}, {"kernel_ram", 2686976}, {"tcg_tb", 1 * MiB}},
+        .total = BASE + VCPU + K256M + 1 * MiB + TCG_RT1,
+        .terms = {{"qemu_base", BASE},
+                  {"vcpus", VCPU},
+                  {"kernel_ram", K256M},
+                  {"tcg_tb", 1 * MiB},
+                  {"tcg_runtime", TCG_RT1}},
     },
     {
-        .desc = "tcg tb-size given",
+        .desc = "tcg tb-size given, runtime per vcpu over maxcpus",
         .guest_ram = 256 * MiB,
-        .vcpus = 1,
-        .maxcpus = 1,
+        .vcpus = 2,
+        .maxcpus = 4,
         .accel = VM_ACCEL_TCG,
         .tb_size = 64 * MiB,
         .physmem = 24 * GiB,
-        .total = BASE + 8 * MiB + 2686976 + 64 * MiB,
+        .total = BASE + 4 * VCPU + K256M + 64 * MiB + 56 * MiB,
         .terms = {{"qemu_base", BASE},
-                  {"vcpus", 8 * MiB},
-                  {"kernel_ram", 2686976},
-                  {"tcg_tb", 64 * MiB}},
+                  {"vcpus", 4 * VCPU},
+                  {"kernel_ram", K256M},
+                  {"tcg_tb", 64 * MiB},
+                  {"tcg_runtime", 56 * MiB}},
     },
     {
         .desc = "tcg tb-size below the minimum",
@@ -228,9 +279,12 @@ static const OverheadRow rows[] = {
         .accel = VM_ACCEL_TCG,
         .tb_size = 512 * KiB,
         .physmem = 24 * GiB,
-        .total = BASE + 8 * MiB + 2686976 + 1 * MiB,
-        .terms =
-            {{"qemu_base", BASE}, {"vcpus", 8 * MiB}, {"kernel_ram", 2686976}, {"tcg_tb", 1 * MiB}},
+        .total = BASE + VCPU + K256M + 1 * MiB + TCG_RT1,
+        .terms = {{"qemu_base", BASE},
+                  {"vcpus", VCPU},
+                  {"kernel_ram", K256M},
+                  {"tcg_tb", 1 * MiB},
+                  {"tcg_runtime", TCG_RT1}},
     },
     {
         .desc = "tcg tb-size above the x86-64 maximum",
@@ -240,9 +294,12 @@ static const OverheadRow rows[] = {
         .accel = VM_ACCEL_TCG,
         .tb_size = 4 * GiB,
         .physmem = 24 * GiB,
-        .total = BASE + 8 * MiB + 2686976 + 2 * GiB,
-        .terms =
-            {{"qemu_base", BASE}, {"vcpus", 8 * MiB}, {"kernel_ram", 2686976}, {"tcg_tb", 2 * GiB}},
+        .total = BASE + VCPU + K256M + 2 * GiB + TCG_RT1,
+        .terms = {{"qemu_base", BASE},
+                  {"vcpus", VCPU},
+                  {"kernel_ram", K256M},
+                  {"tcg_tb", 2 * GiB},
+                  {"tcg_runtime", TCG_RT1}},
     },
     {
         .desc = "vcpus counted over maxcpus",
@@ -250,31 +307,34 @@ static const OverheadRow rows[] = {
         .vcpus = 2,
         .maxcpus = 16,
         .accel = VM_ACCEL_KVM,
-        .total = BASE + 128 * MiB + K1G,
-        .terms = {{"qemu_base", BASE}, {"vcpus", 128 * MiB}, {"kernel_ram", K1G}},
+        .total = BASE + 8 * MiB + K1G,
+        .terms = {{"qemu_base", BASE}, {"vcpus", 8 * MiB}, {"kernel_ram", K1G}},
     },
     {
-        /* 1% of 2 GiB = 21474836.48 -> 21474837 -> 5243 pages. */
-        .desc = "hugetlb RAM still costs kernel memory",
+        /* 2 GiB / 512 = 4 MiB at 4.5 MiB per GiB = 18432 bytes -> 5 pages. */
+        .desc = "hugetlb RAM costs a 512th of its kernel memory",
         .guest_ram = 0,
         .hugetlb_ram = 2 * GiB,
         .vcpus = 1,
         .maxcpus = 1,
         .accel = VM_ACCEL_KVM,
-        .total = BASE + 8 * MiB + 21475328,
-        .terms = {{"qemu_base", BASE}, {"vcpus", 8 * MiB}, {"kernel_ram", 21475328}},
+        .total = BASE + VCPU + 20480,
+        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", 20480}},
     },
     {
-        /* 1% of 100 bytes is exactly one byte, one page. */
+        /* 100 x 4.5 MiB / GiB = 0.44 bytes: one byte rounded up, then one page. */
         .desc = "kernel_ram rounds up to a page",
         .guest_ram = 100,
         .vcpus = 1,
         .maxcpus = 1,
         .accel = VM_ACCEL_KVM,
-        .total = BASE + 8 * MiB + 4096,
-        .terms = {{"qemu_base", BASE}, {"vcpus", 8 * MiB}, {"kernel_ram", 4096}},
+        .total = BASE + VCPU + 4096,
+        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", 4096}},
     },
     {
+        /* disks: a qcow2 and a probed image vmmem could not read get the most, a qcow2 with
+         * l2-cache-size 4 MiB that plus 4 clusters, the raw disk nothing; 1 MiB each.  nics:
+         * 2 x 3 MiB + 4 extra queues x 512 KiB. */
         .desc = "every device term",
         .guest_ram = 4 * GiB,
         .vcpus = 2,
@@ -287,18 +347,22 @@ static const OverheadRow rows[] = {
         .vnc = true,
         .disks = {{"qcow2", true, 0}, {"?", false, 0}, {"raw", true, 0}, {"qcow2", true, 4 * MiB}},
         .videos = {{"VGA", 0}},
-        .total = UINT64_C(1364680704),
+        .total = BASE + 4 * VCPU + 18874368 + 2 * MiB + 2 * FB_EDID + FB_EDID + 8 * MiB +
+                 2 * QCOW2_UNKNOWN + 4 * MiB + 256 * KiB + 4 * MiB + 8 * MiB + 1 * GiB,
         .terms = {{"qemu_base", BASE},
-                  {"vcpus", 32 * MiB},
-                  {"kernel_ram", 42950656},
-                  {"iothreads", 16 * MiB},
-                  {"video", 16 * MiB},
-                  {"display", 32 * MiB},
-                  {"disks", 2 * (32 * MiB + 256 * KiB) + 4 * MiB},
+                  {"vcpus", 4 * VCPU},
+                  {"kernel_ram", 18874368},
+                  {"iothreads", 2 * MiB},
+                  {"video", 2 * FB_EDID},
+                  {"display", FB_EDID + 8 * MiB},
+                  {"disks", 2 * QCOW2_UNKNOWN + 4 * MiB + 256 * KiB + 4 * MiB},
                   {"nics", 8 * MiB},
                   {"vfio", 1 * GiB}},
     },
     {
+        /* qxl-vga: its 64 MiB bar 0 + two 1024x768 screens; virtio-vga, an unknown model and
+         * virtio-gpu-pci: two 1280x800 screens; ramfb: nothing in qemu; cirrus-vga with 8 MiB:
+         * two 1024x768 screens. */
         .desc = "video defaults by model",
         .guest_ram = 1 * GiB,
         .vcpus = 1,
@@ -310,13 +374,15 @@ static const OverheadRow rows[] = {
                    {"cirrus-vga", 8 * MiB},
                    {"frobnicator", 0},
                    {"virtio-gpu-pci", 0}},
-        .total = MIN_VM_TOTAL + 176 * MiB,
+        .total = MIN_VM_TOTAL + 64 * MiB + 2 * FB_LEGACY + 3 * 2 * FB_EDID + 2 * FB_LEGACY,
         .terms = {{"qemu_base", BASE},
-                  {"vcpus", 8 * MiB},
+                  {"vcpus", VCPU},
                   {"kernel_ram", K1G},
-                  {"video", (128 + 16 + 0 + 8 + 16 + 8) * MiB}},
+                  {"video", 64 * MiB + 2 * FB_LEGACY + 3 * 2 * FB_EDID + 2 * FB_LEGACY}},
     },
     {
+        /* vmware-svga and isa-vga: two 1024x768 screens; cirrus-vga: its 4 MiB; bochs-display:
+         * two 1280x800; qxl: 64 MiB + two 1024x768. */
         .desc = "more video defaults",
         .guest_ram = 1 * GiB,
         .vcpus = 1,
@@ -327,43 +393,45 @@ static const OverheadRow rows[] = {
                    {"bochs-display", 0},
                    {"qxl", 0},
                    {"isa-vga", 0}},
-        .total = MIN_VM_TOTAL + (16 * MiB + 64 * KiB) + (4 + 16 + 128 + 8) * MiB,
+        .total = MIN_VM_TOTAL + 2 * FB_LEGACY + 4 * MiB + 2 * FB_EDID + 64 * MiB + 2 * FB_LEGACY +
+                 2 * FB_LEGACY,
         .terms = {{"qemu_base", BASE},
-                  {"vcpus", 8 * MiB},
+                  {"vcpus", VCPU},
                   {"kernel_ram", K1G},
-                  {"video", (16 * MiB + 64 * KiB) + (4 + 16 + 128 + 8) * MiB}},
+                  {"video", 2 * FB_LEGACY + 4 * MiB + 2 * FB_EDID + 64 * MiB + 2 * FB_LEGACY +
+                                2 * FB_LEGACY}},
     },
     {
-        .desc = "a video size that is not whole pages is rounded up",
+        .desc = "video RAM that is not whole pages is rounded up",
         .guest_ram = 1 * GiB,
         .vcpus = 1,
         .maxcpus = 1,
         .accel = VM_ACCEL_KVM,
         .videos = {{"VGA", 1000}},
         .total = MIN_VM_TOTAL + 4096,
-        .terms = {{"qemu_base", BASE}, {"vcpus", 8 * MiB}, {"kernel_ram", K1G}, {"video", 4096}},
+        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"video", 4096}},
     },
     {
-        .desc = "spice and gui share one display budget",
+        /* No display device: no screen copy, 8 MiB for the GUI's client side, 12 for SPICE. */
+        .desc = "spice and gui without a display device",
         .guest_ram = 1 * GiB,
         .vcpus = 1,
         .maxcpus = 1,
         .accel = VM_ACCEL_KVM,
         .spice = true,
         .gui = true,
-        .total = MIN_VM_TOTAL + 32 * MiB,
-        .terms =
-            {{"qemu_base", BASE}, {"vcpus", 8 * MiB}, {"kernel_ram", K1G}, {"display", 32 * MiB}},
+        .total = MIN_VM_TOTAL + 20 * MiB,
+        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"display", 20 * MiB}},
     },
     {
-        .desc = "raw buffered disks cost nothing but are listed",
+        .desc = "buffered raw and vmdk disks: 1 MiB each, their page cache reclaimable",
         .guest_ram = 1 * GiB,
         .vcpus = 1,
         .maxcpus = 1,
         .accel = VM_ACCEL_KVM,
         .disks = {{"raw", false, 0}, {"vmdk", false, 0}},
-        .total = MIN_VM_TOTAL,
-        .terms = {{"qemu_base", BASE}, {"vcpus", 8 * MiB}, {"kernel_ram", K1G}, {"disks", 0}},
+        .total = MIN_VM_TOTAL + 2 * MiB,
+        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"disks", 2 * MiB}},
     },
     {
         .desc = "one queue per nic adds nothing",
@@ -373,8 +441,8 @@ static const OverheadRow rows[] = {
         .accel = VM_ACCEL_KVM,
         .nics = 3,
         .net_queues = 3,
-        .total = MIN_VM_TOTAL + 6 * MiB,
-        .terms = {{"qemu_base", BASE}, {"vcpus", 8 * MiB}, {"kernel_ram", K1G}, {"nics", 6 * MiB}},
+        .total = MIN_VM_TOTAL + 9 * MiB,
+        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"nics", 9 * MiB}},
     },
     {
         .desc = "vfio is flat",
@@ -384,7 +452,7 @@ static const OverheadRow rows[] = {
         .accel = VM_ACCEL_KVM,
         .vfio = 3,
         .total = MIN_VM_TOTAL + 1 * GiB,
-        .terms = {{"qemu_base", BASE}, {"vcpus", 8 * MiB}, {"kernel_ram", K1G}, {"vfio", 1 * GiB}},
+        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"vfio", 1 * GiB}},
     },
     {
         .desc = "ratio 1.5",
@@ -395,23 +463,33 @@ static const OverheadRow rows[] = {
         .policy = {.ratio = 1.5},
         .total = MIN_VM_TOTAL + MIN_VM_TOTAL / 2,
         .terms = {{"qemu_base", BASE},
-                  {"vcpus", 8 * MiB},
+                  {"vcpus", VCPU},
                   {"kernel_ram", K1G},
                   {"policy_ratio", MIN_VM_TOTAL / 2}},
     },
     {
-        /* 86237184 x 0.1 = 8623718.4 -> 8623719 -> 2106 pages; no binary 1.1 error. */
+        /* 39845888 x 0.1 = 3984588.8 -> 3984589 -> 973 pages; no binary 1.1 error. */
         .desc = "ratio 1.1 is exact to the byte, then whole pages",
         .guest_ram = 1 * GiB,
         .vcpus = 1,
         .maxcpus = 1,
         .accel = VM_ACCEL_KVM,
         .policy = {.ratio = 1.1},
-        .total = MIN_VM_TOTAL + 8626176,
-        .terms = {{"qemu_base", BASE},
-                  {"vcpus", 8 * MiB},
-                  {"kernel_ram", K1G},
-                  {"policy_ratio", 8626176}},
+        .total = MIN_VM_TOTAL + 3985408,
+        .terms =
+            {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"policy_ratio", 3985408}},
+    },
+    {
+        /* 39854080 x 0.15 = 5980160 exactly, 1440 pages; 0.15 is not exact in binary. */
+        .desc = "ratio 1.15 is exact to the byte",
+        .guest_ram = 1 * GiB,
+        .vcpus = 1,
+        .maxcpus = 1,
+        .accel = VM_ACCEL_KVM,
+        .policy = {.ratio = 1.15},
+        .total = MIN_VM_TOTAL + 5980160,
+        .terms =
+            {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"policy_ratio", 5980160}},
     },
     {
         .desc = "overhead-min raises",
@@ -422,7 +500,7 @@ static const OverheadRow rows[] = {
         .policy = {.ratio = 1.0, .overhead_min = 256 * MiB},
         .total = 256 * MiB,
         .terms = {{"qemu_base", BASE},
-                  {"vcpus", 8 * MiB},
+                  {"vcpus", VCPU},
                   {"kernel_ram", K1G},
                   {"policy_min", 256 * MiB - MIN_VM_TOTAL}},
     },
@@ -436,7 +514,7 @@ static const OverheadRow rows[] = {
         .policy = {.ratio = 1.0, .overhead_min = 100000000},
         .total = 100003840,
         .terms = {{"qemu_base", BASE},
-                  {"vcpus", 8 * MiB},
+                  {"vcpus", VCPU},
                   {"kernel_ram", K1G},
                   {"policy_min", 100003840 - MIN_VM_TOTAL}},
     },
@@ -448,7 +526,7 @@ static const OverheadRow rows[] = {
         .accel = VM_ACCEL_KVM,
         .policy = {.ratio = 1.0, .overhead_min = 16 * MiB, .overhead_max = 1 * GiB},
         .total = MIN_VM_TOTAL,
-        .terms = {{"qemu_base", BASE}, {"vcpus", 8 * MiB}, {"kernel_ram", K1G}},
+        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}},
     },
     {
         .desc = "overhead-max caps: the terms keep the estimate",
@@ -456,9 +534,9 @@ static const OverheadRow rows[] = {
         .vcpus = 1,
         .maxcpus = 1,
         .accel = VM_ACCEL_KVM,
-        .policy = {.ratio = 1.0, .overhead_max = 64 * MiB},
-        .total = 64 * MiB,
-        .terms = {{"qemu_base", BASE}, {"vcpus", 8 * MiB}, {"kernel_ram", K1G}, {"policy_max", 0}},
+        .policy = {.ratio = 1.0, .overhead_max = 32 * MiB},
+        .total = 32 * MiB,
+        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"policy_max", 0}},
     },
     {
         .desc = "ratio then overhead-max",
@@ -466,10 +544,10 @@ static const OverheadRow rows[] = {
         .vcpus = 1,
         .maxcpus = 1,
         .accel = VM_ACCEL_KVM,
-        .policy = {.ratio = 2.0, .overhead_max = 128 * MiB},
-        .total = 128 * MiB,
+        .policy = {.ratio = 2.0, .overhead_max = 64 * MiB},
+        .total = 64 * MiB,
         .terms = {{"qemu_base", BASE},
-                  {"vcpus", 8 * MiB},
+                  {"vcpus", VCPU},
                   {"kernel_ram", K1G},
                   {"policy_ratio", MIN_VM_TOTAL},
                   {"policy_max", 0}},
@@ -481,7 +559,7 @@ test_row(gconstpointer data)
 {
     const OverheadRow *row = data;
     g_autoptr(TestSpec) spec = spec_from_row(row);
-    HostInfo host = {.physmem = row->physmem};
+    HostInfo host = {.physmem = row->physmem, .thp = row->thp};
     g_autoptr(Overhead) o = NULL;
     g_autoptr(GError) error = NULL;
     uint64_t sum = 0;
@@ -489,7 +567,7 @@ test_row(gconstpointer data)
     Policy policy;
 
     policy_from_row(row, &policy);
-    g_assert_cmpint(overhead_compute(spec, &host, &policy, &o, &error), ==, 0);
+    g_assert_cmpint(overhead_compute(spec, &host, &policy, NULL, &o, &error), ==, 0);
     g_assert_no_error(error);
     while (n < MAX_TERMS && row->terms[n].name)
         n++;
@@ -513,7 +591,7 @@ test_row(gconstpointer data)
         g_assert_cmpuint(sum, ==, o->total);
 }
 
-/* Without a policy: the bare model, and no host facts at all. */
+/* Without a policy: the bare model, and no host facts at all (THP assumed "always"). */
 static void
 test_no_policy_no_host(void)
 {
@@ -522,12 +600,24 @@ test_no_policy_no_host(void)
     g_autoptr(TestSpec) spec = spec_from_row(&row);
     g_autoptr(Overhead) o = NULL;
 
-    g_assert_cmpint(overhead_compute(spec, NULL, NULL, &o, NULL), ==, 0);
-    g_assert_cmpuint(o->terms->len, ==, 4);
+    g_assert_cmpint(overhead_compute(spec, NULL, NULL, NULL, &o, NULL), ==, 0);
+    g_assert_cmpuint(o->terms->len, ==, 5);
+    g_assert_cmpuint(g_array_index(o->terms, OverheadTerm, 0).bytes, ==, BASE);
     /* maxcpus 0 still counts the started vCPU. */
-    g_assert_cmpuint(g_array_index(o->terms, OverheadTerm, 1).bytes, ==, 8 * MiB);
+    g_assert_cmpuint(g_array_index(o->terms, OverheadTerm, 1).bytes, ==, VCPU);
     g_assert_cmpuint(g_array_index(o->terms, OverheadTerm, 3).bytes, ==, 1 * GiB);
-    g_assert_cmpuint(o->total, ==, BASE + 8 * MiB + 2686976 + 1 * GiB);
+    g_assert_cmpuint(o->total, ==, BASE + VCPU + K256M + 1 * GiB + TCG_RT1);
+}
+
+static const OverheadTerm *
+find_term(const Overhead *o, const char *name)
+{
+    for (guint i = 0; i < o->terms->len; i++) {
+        const OverheadTerm *t = &g_array_index(o->terms, OverheadTerm, i);
+        if (strcmp(t->name, name) == 0)
+            return t;
+    }
+    return NULL;
 }
 
 static void
@@ -541,7 +631,9 @@ test_sources_name_inputs(void)
                                     .nics = 1,
                                     .net_queues = 1,
                                     .vfio = 1,
-                                    .disks = {{"raw", false, 0}}};
+                                    .vnc = true,
+                                    .disks = {{"raw", false, 0}},
+                                    .videos = {{"VGA", 0}}};
     g_autoptr(TestSpec) spec = spec_from_row(&row);
     HostInfo host = {.physmem = row.physmem};
     g_autoptr(Overhead) o = NULL;
@@ -549,24 +641,179 @@ test_sources_name_inputs(void)
         const char *term;
         const char *needle;
     } expect[] = {
-        {"vcpus", "4 maxcpus"},  {"kernel_ram", "4 GiB"},  {"tcg_tb", "24 GiB"},
-        {"disks", "page cache"}, {"disks", "memory.high"}, {"nics", "docs/measurements.md"},
+        {"qemu_base", "docs/measurements.md"},
+        {"vcpus", "4 maxcpus"},
+        {"kernel_ram", "4 GiB"},
+        {"tcg_tb", "24 GiB"},
+        {"tcg_runtime", "4 vCPUs"},
+        {"video", "1280x800"},
+        {"display", "VNC"},
+        {"disks", "page cache"},
+        {"nics", "measured"},
         {"vfio", "pinned"},
     };
 
-    g_assert_cmpint(overhead_compute(spec, &host, NULL, &o, NULL), ==, 0);
+    g_assert_cmpint(overhead_compute(spec, &host, NULL, NULL, &o, NULL), ==, 0);
     for (size_t i = 0; i < G_N_ELEMENTS(expect); i++) {
-        bool found = false;
-        for (guint j = 0; j < o->terms->len; j++) {
-            const OverheadTerm *t = &g_array_index(o->terms, OverheadTerm, j);
-            if (strcmp(t->name, expect[i].term) == 0) {
-                found = true;
-                if (!strstr(t->source, expect[i].needle))
-                    g_error("%s: '%s' lacks '%s'", t->name, t->source, expect[i].needle);
-            }
-        }
-        g_assert_true(found);
+        const OverheadTerm *t = find_term(o, expect[i].term);
+        g_assert_nonnull(t);
+        if (!strstr(t->source, expect[i].needle))
+            g_error("%s: '%s' lacks '%s'", t->name, t->source, expect[i].needle);
     }
+    /* Every term says what its constant rests on. */
+    for (guint i = 0; i < o->terms->len; i++) {
+        const OverheadTerm *t = &g_array_index(o->terms, OverheadTerm, i);
+        g_assert_true(
+            g_strv_contains((const char *const[]){"measured", "qemu", "public", NULL}, t->basis));
+    }
+    g_assert_cmpstr(find_term(o, "tcg_tb")->basis, ==, "qemu");
+    g_assert_cmpstr(find_term(o, "vfio")->basis, ==, "public");
+}
+
+/* A preferred mode given on the command line sizes the screen copies. */
+static void
+test_video_mode_given(void)
+{
+    static const OverheadRow row = {.guest_ram = 1 * GiB,
+                                    .vcpus = 1,
+                                    .maxcpus = 1,
+                                    .accel = VM_ACCEL_KVM,
+                                    .vnc = true,
+                                    .videos = {{"virtio-vga", 0}}};
+    g_autoptr(TestSpec) spec = spec_from_row(&row);
+    g_autoptr(Overhead) o = NULL;
+    VmVideo *v = g_ptr_array_index(spec->videos, 0);
+    uint64_t fb = 1920 * 1080 * 4;
+
+    v->xres = 1920;
+    v->yres = 1080;
+    g_assert_cmpint(overhead_compute(spec, NULL, NULL, NULL, &o, NULL), ==, 0);
+    g_assert_cmpuint(find_term(o, "video")->bytes, ==, 2 * fb);
+    g_assert_cmpuint(find_term(o, "display")->bytes, ==, fb + 8 * MiB);
+    g_assert_nonnull(strstr(find_term(o, "video")->source, "1920x1080, xres/yres given"));
+}
+
+/* -kernel: a bzImage is kept whole, an ELF kernel's symbol tables are read, an unreadable
+ * image gets 16 MiB. */
+static void
+test_kernel_image(void)
+{
+    static const struct {
+        const char *path;
+        HostFile file;
+        uint64_t expect;
+    } cases[] = {
+        {"/boot/bzImage", {.kind = HOST_FILE_BZIMAGE, .size = 8441856 + 100}, 8441856 + 4096},
+        {"/boot/vmlinux", {.kind = HOST_FILE_ELF, .size = 60 * MiB, .symbols = 5 * MiB}, 5 * MiB},
+        {"/boot/other", {.kind = HOST_FILE_OTHER, .size = 3 * MiB}, 3 * MiB},
+        {"/nowhere", {0}, 16 * MiB},
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        static const OverheadRow row = {
+            .guest_ram = 1 * GiB, .vcpus = 1, .maxcpus = 1, .accel = VM_ACCEL_KVM};
+        g_autoptr(TestSpec) spec = spec_from_row(&row);
+        g_autoptr(HostInfo) host = host_info_new(0, true, NULL);
+        g_autoptr(Overhead) o = NULL;
+
+        spec->kernel = (char *)cases[i].path;
+        if (cases[i].file.size)
+            host_info_add_file(host, cases[i].path, &cases[i].file);
+        g_assert_cmpint(overhead_compute(spec, host, NULL, NULL, &o, NULL), ==, 0);
+        spec->kernel = NULL;
+        g_assert_cmpuint(find_term(o, "kernel_image")->bytes, ==, cases[i].expect);
+        g_assert_cmpstr(find_term(o, "kernel_image")->basis, ==, "qemu");
+        g_assert_cmpuint(o->total, ==, MIN_VM_TOTAL + cases[i].expect);
+    }
+}
+
+static VmDisk *
+add_disk(VmSpec *spec, const char *format, const char *path)
+{
+    VmDisk *d = g_new0(VmDisk, 1);
+
+    d->format = g_strdup(format);
+    d->path = g_strdup(path);
+    d->direct = true;
+    g_ptr_array_add(spec->disks, d);
+    return d;
+}
+
+/* qcow2 caches from the image headers: the L2 table that covers the whole disk, up to 32 MiB,
+ * and 4 refcount clusters, for every image of a backing chain; a probed image by its header. */
+static void
+test_qcow2_headers(void)
+{
+    static const OverheadRow row = {
+        .guest_ram = 1 * GiB, .vcpus = 1, .maxcpus = 1, .accel = VM_ACCEL_KVM};
+    g_autoptr(TestSpec) spec = spec_from_row(&row);
+    g_autoptr(HostInfo) host = host_info_new(0, true, NULL);
+    g_autoptr(Overhead) o = NULL;
+    HostFile top = {.kind = HOST_FILE_QCOW2,
+                    .virtual_size = 2 * GiB,
+                    .cluster_bits = 16,
+                    .backing = (char *)"/img/base.qcow2"};
+    HostFile base = {.kind = HOST_FILE_QCOW2, .virtual_size = 256 * GiB, .cluster_bits = 16};
+    HostFile big_clusters = {.kind = HOST_FILE_QCOW2, .virtual_size = 64 * GiB, .cluster_bits = 21};
+    HostFile sub = {
+        .kind = HOST_FILE_QCOW2, .virtual_size = 64 * GiB, .cluster_bits = 16, .extended_l2 = true};
+    HostFile raw = {.kind = HOST_FILE_OTHER, .size = 10 * GiB};
+    uint64_t expect;
+
+    host_info_add_file(host, "/img/top.qcow2", &top);
+    host_info_add_file(host, "/img/base.qcow2", &base);
+    host_info_add_file(host, "/img/big.qcow2", &big_clusters);
+    host_info_add_file(host, "/img/sub.qcow2", &sub);
+    host_info_add_file(host, "/img/probed.raw", &raw);
+    host_info_add_file(host, "/img/probed.qcow2", &top);
+    add_disk(spec, "qcow2", "/img/top.qcow2");
+    add_disk(spec, "qcow2", "/img/big.qcow2");
+    add_disk(spec, "qcow2", "/img/sub.qcow2");
+    add_disk(spec, NULL, "/img/probed.raw");
+    add_disk(spec, NULL, "/img/probed.qcow2");
+    g_assert_cmpint(overhead_compute(spec, host, NULL, NULL, &o, NULL), ==, 0);
+    /* top: 32768 clusters x 8 B = 256 KiB; base: 32 MiB (the cap); big: 32768 x 8 B rounded up
+     * to one 2 MiB cluster, refcount 4 x 2 MiB; sub: 16 B entries, 16 MiB; probed qcow2 with
+     * its backing file: top + base again; probed raw: nothing; 1 MiB per disk. */
+    expect = (256 * KiB + 256 * KiB) + (32 * MiB + 256 * KiB) + (2 * MiB + 8 * MiB) +
+             (16 * MiB + 256 * KiB) + (256 * KiB + 256 * KiB) + (32 * MiB + 256 * KiB) + 5 * MiB;
+    g_assert_cmpuint(find_term(o, "disks")->bytes, ==, expect);
+    g_assert_nonnull(strstr(find_term(o, "disks")->source, "for 6 image(s)"));
+    g_assert_null(strstr(find_term(o, "disks")->source, "could not read"));
+}
+
+/* A host profile replaces the three fitted terms and says so; the other terms stay built in. */
+static void
+test_profile_terms(void)
+{
+    static const OverheadRow row = {.guest_ram = 2 * GiB,
+                                    .vcpus = 2,
+                                    .maxcpus = 2,
+                                    .accel = VM_ACCEL_KVM,
+                                    .nics = 1,
+                                    .net_queues = 1};
+    g_autoptr(TestSpec) spec = spec_from_row(&row);
+    g_autoptr(Profile) profile = profile_new(OVERHEAD_MODEL_VERSION, "/usr/bin/qemu-system-x86_64",
+                                             "7.2.0", "abcd", "6.1.0-test", "2026-12-03T10:00:00Z");
+    g_autoptr(Overhead) o = NULL;
+
+    profile->term[PROFILE_QEMU_BASE] = 40 * MiB;
+    profile->term[PROFILE_VCPUS] = 1 * MiB;
+    profile->term[PROFILE_KERNEL_RAM] = 2 * MiB;
+    g_assert_cmpint(overhead_compute(spec, NULL, NULL, profile, &o, NULL), ==, 0);
+    g_assert_cmpuint(find_term(o, "qemu_base")->bytes, ==, 40 * MiB);
+    g_assert_cmpuint(find_term(o, "vcpus")->bytes, ==, 2 * MiB);
+    g_assert_cmpuint(find_term(o, "kernel_ram")->bytes, ==, 4 * MiB);
+    g_assert_cmpuint(find_term(o, "nics")->bytes, ==, 3 * MiB);
+    g_assert_cmpuint(o->total, ==, 49 * MiB);
+    for (const char *const *n = (const char *const[]){"qemu_base", "vcpus", "kernel_ram", NULL}; *n;
+         n++) {
+        g_assert_cmpstr(find_term(o, *n)->basis, ==, "profile");
+        g_assert_nonnull(strstr(find_term(o, *n)->source, "7.2.0"));
+        g_assert_nonnull(strstr(find_term(o, *n)->source, "6.1.0-test"));
+    }
+    g_assert_cmpstr(find_term(o, "nics")->basis, ==, "measured");
+    g_assert_cmpuint(overhead_profile_other(o), ==, 3 * MiB);
 }
 
 typedef struct {
@@ -576,17 +823,30 @@ typedef struct {
 } FailRow;
 
 static const FailRow fail_rows[] = {
-    {"guest + hugetlb overflows",
-     {.guest_ram = UINT64_MAX, .hugetlb_ram = 1, .vcpus = 1, .maxcpus = 1},
+    {"one disk's l2-cache-size overflows",
+     {.guest_ram = GiB, .vcpus = 1, .maxcpus = 1, .disks = {{"qcow2", true, UINT64_MAX - 10}}},
      -ERANGE},
-    {"video size overflows a page",
-     {.guest_ram = GiB, .vcpus = 1, .maxcpus = 1, .videos = {{"VGA", UINT64_MAX}}},
+    {"qxl RAM overflows",
+     {.guest_ram = GiB, .vcpus = 1, .maxcpus = 1, .videos = {{"qxl-vga", 0, UINT64_MAX - 4096}}},
      -ERANGE},
     {"video sum overflows",
      {.guest_ram = GiB,
       .vcpus = 1,
       .maxcpus = 1,
-      .videos = {{"VGA", UINT64_MAX / 2}, {"VGA", UINT64_MAX / 2 + 4096}}},
+      .videos = {{"qxl", 0, UINT64_MAX / 2}, {"qxl", 0, UINT64_MAX / 2}}},
+     -ERANGE},
+    {"a huge mode in huge device RAM overflows",
+     {.guest_ram = GiB,
+      .vcpus = 1,
+      .maxcpus = 1,
+      .videos = {{"VGA", UINT64_MAX, 0, UINT32_MAX, UINT32_MAX}}},
+     -ERANGE},
+    {"a huge mode overflows the display's screen copy",
+     {.guest_ram = GiB,
+      .vcpus = 1,
+      .maxcpus = 1,
+      .vnc = true,
+      .videos = {{"bochs-display", 4096, 0, UINT32_MAX, UINT32_MAX}}},
      -ERANGE},
     {"disk caches overflow",
      {.guest_ram = GiB,
@@ -615,7 +875,7 @@ test_fail(gconstpointer data)
     Policy policy;
 
     policy_from_row(&f->row, &policy);
-    g_assert_cmpint(overhead_compute(spec, NULL, &policy, &o, &error), ==, f->expect);
+    g_assert_cmpint(overhead_compute(spec, NULL, &policy, NULL, &o, &error), ==, f->expect);
     g_assert_null(o);
     g_assert_error(error, VMMEM_ERROR, -f->expect);
     g_assert_null(strchr(error->message, '\n'));
@@ -635,5 +895,9 @@ main(int argc, char **argv)
     }
     g_test_add_func("/overhead/no-policy-no-host", test_no_policy_no_host);
     g_test_add_func("/overhead/sources-name-inputs", test_sources_name_inputs);
+    g_test_add_func("/overhead/video-mode-given", test_video_mode_given);
+    g_test_add_func("/overhead/kernel-image", test_kernel_image);
+    g_test_add_func("/overhead/qcow2-headers", test_qcow2_headers);
+    g_test_add_func("/overhead/profile-terms", test_profile_terms);
     return g_test_run();
 }

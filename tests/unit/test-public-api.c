@@ -39,14 +39,61 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_calibration, vmmem_calibration_free)
 
 #define DEFAULT_QEMU "/usr/bin/qemu-system-x86_64"
 
-/* A 1 GiB KVM guest with no devices: qemu_base 64 MiB + vcpus 8 MiB + kernel_ram 1 % of 1 GiB
- * in pages = 86237184 (test-overhead.c "minimal kvm", docs/json.md's example). */
+/* A 1 GiB KVM guest with no devices: qemu_base + vcpus 512 KiB + kernel_ram 4.5 MiB per GiB
+ * (test-overhead.c "minimal kvm").  The library reads this machine's facts, and qemu_base
+ * depends on its transparent huge page mode: 33 MiB with THP "always", else 20 MiB.  So the
+ * expectations are made at run time, from the same file; the rows name them. */
 #define VM_1G(...)                                                                                 \
     ARGV("-accel", "kvm", "-m", "1G", "-nodefaults", "-display", "none", ##__VA_ARGS__)
-#define OVERHEAD_1G UINT64_C(86237184)
-#define MAX_1G      (GiB + OVERHEAD_1G)
-/* 0.9 x 1159979008 = 1043981107.2, down to 254878 pages. */
-#define HIGH_1G UINT64_C(1043980288)
+enum {
+    X_OVERHEAD_1G = 1, /* the overhead of VM_1G() */
+    X_MAX_1G,          /* 1 GiB + that */
+    X_HIGH_1G,         /* 0.9 x that, down to whole pages */
+    X_HALF_MAX_1G,     /* 0.5 x that */
+    X_RATIO_1G,        /* the overhead x 1.5, whole pages */
+    X_RATIO_MAX_1G,    /* 1 GiB + that */
+    X_LAST,
+};
+
+static uint64_t overhead_1g;
+
+static gboolean
+host_thp_always(void)
+{
+    g_autofree char *text = NULL;
+
+    /* Unreadable counts as "always", as in host.c. */
+    if (!g_file_get_contents("/sys/kernel/mm/transparent_hugepage/enabled", &text, NULL, NULL))
+        return TRUE;
+    return strstr(text, "[always]") != NULL;
+}
+
+/* The value a row's X_ placeholder stands for; any other value is itself. */
+static uint64_t
+expect(uint64_t v)
+{
+    uint64_t max = GiB + overhead_1g;
+
+    switch (v) {
+    case X_OVERHEAD_1G:
+        return overhead_1g;
+    case X_MAX_1G:
+        return max;
+    case X_HIGH_1G:
+        return (uint64_t)(0.9 * (double)max) / (4 * KiB) * (4 * KiB);
+    case X_HALF_MAX_1G:
+        return max / 2;
+    case X_RATIO_1G:
+        return (overhead_1g * 3 / 2 + 4 * KiB - 1) / (4 * KiB) * (4 * KiB);
+    case X_RATIO_MAX_1G:
+        return GiB + expect(X_RATIO_1G);
+    default:
+        return v;
+    }
+}
+
+#define OVERHEAD_1G expect(X_OVERHEAD_1G)
+#define MAX_1G      expect(X_MAX_1G)
 
 static int
 count_args(const char *const *argv)
@@ -358,7 +405,7 @@ test_config_per_vm(void)
         const char *name;
         uint64_t high, swap;
     } vms[] = {
-        {"web1", HIGH_1G, 0},
+        {"web1", X_HIGH_1G, 0},
         {"web2", VMMEM_LIMIT_MAX, 512 * MiB},
     };
     g_autofree char *path = NULL;
@@ -380,7 +427,7 @@ test_config_per_vm(void)
 
         g_assert_cmpint(vmmem_spec_new_from_argv(count_args(argv), argv, 0, &spec, NULL), ==, 0);
         g_assert_cmpint(vmmem_envelope_new(spec, config, 0, &envelope, NULL), ==, 0);
-        g_assert_cmpuint(vmmem_envelope_get_memory_high(envelope), ==, vms[i].high);
+        g_assert_cmpuint(vmmem_envelope_get_memory_high(envelope), ==, expect(vms[i].high));
         g_assert_cmpuint(vmmem_envelope_get_swap_max(envelope), ==, vms[i].swap);
     }
 }
@@ -505,23 +552,22 @@ typedef struct {
 } EnvelopeRow;
 
 static const EnvelopeRow envelope_rows[] = {
-    {"defaults", VM_1G(), NO_ARGS, OVERHEAD_1G, MAX_1G, .last_component = "kernel_ram"},
-    {"high-on", VM_1G(), ARGV("high", "on"), OVERHEAD_1G, MAX_1G, HIGH_1G},
-    {"high-fraction", VM_1G(), ARGV("high", "0.5"), OVERHEAD_1G, MAX_1G, MAX_1G / 2},
-    {"swap", VM_1G(), ARGV("swap", "512M"), OVERHEAD_1G, MAX_1G, .swap_max = 512 * MiB},
+    {"defaults", VM_1G(), NO_ARGS, X_OVERHEAD_1G, X_MAX_1G, .last_component = "kernel_ram"},
+    {"high-on", VM_1G(), ARGV("high", "on"), X_OVERHEAD_1G, X_MAX_1G, X_HIGH_1G},
+    {"high-fraction", VM_1G(), ARGV("high", "0.5"), X_OVERHEAD_1G, X_MAX_1G, X_HALF_MAX_1G},
+    {"swap", VM_1G(), ARGV("swap", "512M"), X_OVERHEAD_1G, X_MAX_1G, .swap_max = 512 * MiB},
     /* Limits are whole 4 KiB pages: swap is rounded up. */
-    {"swap-rounded", VM_1G(), ARGV("swap", "1000"), OVERHEAD_1G, MAX_1G, .swap_max = 4 * KiB},
-    /* 21054 pages x 1.5 = 31581 pages. */
-    {"ratio", VM_1G(), ARGV("ratio", "1.5"), UINT64_C(129355776), GiB + UINT64_C(129355776),
+    {"swap-rounded", VM_1G(), ARGV("swap", "1000"), X_OVERHEAD_1G, X_MAX_1G, .swap_max = 4 * KiB},
+    {"ratio", VM_1G(), ARGV("ratio", "1.5"), X_RATIO_1G, X_RATIO_MAX_1G,
      .last_component = "policy_ratio"},
     {"overhead-min", VM_1G(), ARGV("overhead-min", "256M"), 256 * MiB, GiB + 256 * MiB,
      .last_component = "policy_min"},
-    {"overhead-max", VM_1G(), ARGV("overhead-max", "32M"), 32 * MiB, GiB + 32 * MiB,
+    {"overhead-max", VM_1G(), ARGV("overhead-max", "16M"), 16 * MiB, GiB + 16 * MiB,
      .last_component = "policy_max"},
     {"everything", VM_1G("-name", "guest=web1"),
-     ARGV("high", "on", "swap", "1G", "protect", "min", "ratio", "1.5", "overhead-max", "100M"),
-     /* 0.9 x 1178599424 = 1060739481.6, down to 258969 pages. */
-     100 * MiB, GiB + 100 * MiB, UINT64_C(1060737024), GiB, "policy_max"},
+     ARGV("high", "on", "swap", "1G", "protect", "min", "ratio", "1.5", "overhead-max", "32M"),
+     /* 0.9 x 1107296256 = 996566630.4, down to 243302 pages. */
+     32 * MiB, GiB + 32 * MiB, UINT64_C(996564992), GiB, "policy_max"},
     {"tcg-devices", ARGV("-accel", "tcg", "-m", "2G", "-smp", "2", "-vnc", ":0")},
     {"hugetlb", ARGV("-accel", "kvm", "-m", "2G", "-object",
                      "memory-backend-memfd,id=mem,size=2G,hugetlb=on,share=on", "-machine",
@@ -576,8 +622,9 @@ static void
 assert_json(const vmmem_envelope *envelope, const vmmem_spec *spec)
 {
     static const char *const contract[] = {
-        "vm",          "probe",    "guest_ram",  "hugetlb_ram", "overhead",  "memory_max",
-        "memory_high", "swap_max", "memory_low", "memory_min",  "oom_group", "components",
+        "vm",         "probe",       "guest_ram", "hugetlb_ram", "overhead",
+        "memory_max", "memory_high", "swap_max",  "memory_low",  "memory_min",
+        "oom_group",  "components",  "model",     "warnings",
     };
     g_autofree char *json = NULL;
     gboolean probe = vmmem_spec_is_probe(spec);
@@ -607,7 +654,7 @@ assert_json(const vmmem_envelope *envelope, const vmmem_spec *spec)
 
     value = json_top_value(json, "components");
     if (n == 0)
-        g_assert_cmpstr(value, ==, "[]\n}");
+        g_assert_true(g_str_has_prefix(value, "[],\n"));
     for (size_t i = 0; i < n; i++) {
         const char *name;
         g_autofree char *needle = NULL;
@@ -616,6 +663,12 @@ assert_json(const vmmem_envelope *envelope, const vmmem_spec *spec)
         needle = g_strdup_printf("\"name\": \"%s\"", name);
         g_assert_nonnull(strstr(value, needle));
     }
+    /* No profile on the machine that runs the tests (VMMEM_CONFIG=/dev/null): the built-in
+     * model, no warnings. */
+    value = json_top_value(json, "model");
+    g_assert_true(g_str_has_prefix(value, "{\n    \"version\": 2,\n    \"profile\": null\n  },"));
+    value = json_top_value(json, "warnings");
+    g_assert_cmpstr(value, ==, "[]\n}");
     if (vmmem_spec_get_name(spec)) {
         g_autofree char *needle = g_strdup_printf("\"name\": \"%s\"", vmmem_spec_get_name(spec));
         g_assert_nonnull(strstr(json, needle));
@@ -657,13 +710,13 @@ test_envelope(gconstpointer data)
         g_assert_cmpuint(max % (4 * KiB), ==, 0);
         g_assert_cmpuint(overhead, >, 0);
         g_assert_cmpuint(vmmem_envelope_get_memory_high(envelope), ==,
-                         row->memory_high ? row->memory_high : VMMEM_LIMIT_MAX);
+                         row->memory_high ? expect(row->memory_high) : VMMEM_LIMIT_MAX);
         g_assert_cmpuint(vmmem_envelope_get_swap_max(envelope), ==, row->swap_max);
     }
     if (row->overhead)
-        g_assert_cmpuint(overhead, ==, row->overhead);
+        g_assert_cmpuint(overhead, ==, expect(row->overhead));
     if (row->memory_max)
-        g_assert_cmpuint(max, ==, row->memory_max);
+        g_assert_cmpuint(max, ==, expect(row->memory_max));
 
     assert_components(envelope, row);
     assert_json(envelope, spec);
@@ -747,9 +800,10 @@ typedef struct {
     int err;
 } ScopeRow;
 
+/* "@MAX_1G" and "@HIGH_1G" stand for expect(X_MAX_1G) and expect(X_HIGH_1G). */
 #define WRITES_1G                                                                                  \
     ARGV("memory.oom.group", "1", "memory.swap.max", "0", "memory.high", "max", "memory.max",      \
-         "1159979008")
+         "@MAX_1G")
 
 /* One byte over the 200 that docs/cgroup-layout.md allows. */
 #define NAME_20  "abcdefghijklmnopqrst"
@@ -770,11 +824,11 @@ static const ScopeRow scope_rows[] = {
     {"protect-min", VM_1G("-name", "guest=web1"),
      ARGV("high", "on", "swap", "512M", "protect", "min"), NULL, "vmmem.slice/vmmem-web1.scope",
      ARGV("memory.oom.group", "1", "memory.min", "1073741824", "memory.swap.max", "536870912",
-          "memory.high", "1043980288", "memory.max", "1159979008")},
+          "memory.high", "@HIGH_1G", "memory.max", "@MAX_1G")},
     {"protect-low", VM_1G("-name", "guest=web1"), ARGV("protect", "low"), NULL,
      "vmmem.slice/vmmem-web1.scope",
      ARGV("memory.oom.group", "1", "memory.low", "1073741824", "memory.swap.max", "0",
-          "memory.high", "max", "memory.max", "1159979008")},
+          "memory.high", "max", "memory.max", "@MAX_1G")},
 
     {"hostile-slash", VM_1G(), NO_ARGS, "a/b", .err = EINVAL},
     {"hostile-dotdot", VM_1G(), NO_ARGS, "..", .err = EINVAL},
@@ -827,9 +881,16 @@ test_scope(gconstpointer data)
     n = vmmem_scope_get_n_writes(scope);
     g_assert_cmpuint(n, ==, (size_t)count_args(row->writes) / 2);
     for (size_t i = 0; i < n; i++) {
+        const char *want = row->writes[2 * i + 1];
+        g_autofree char *made = NULL;
+
+        if (strcmp(want, "@MAX_1G") == 0)
+            want = made = g_strdup_printf("%" G_GUINT64_FORMAT, expect(X_MAX_1G));
+        else if (strcmp(want, "@HIGH_1G") == 0)
+            want = made = g_strdup_printf("%" G_GUINT64_FORMAT, expect(X_HIGH_1G));
         g_assert_cmpint(vmmem_scope_get_write(scope, i, &file, &value), ==, 0);
         g_assert_cmpstr(file, ==, row->writes[2 * i]);
-        g_assert_cmpstr(value, ==, row->writes[2 * i + 1]);
+        g_assert_cmpstr(value, ==, want);
     }
     g_assert_cmpint(vmmem_scope_get_write(scope, 0, NULL, NULL), ==, 0);
     file = value = "untouched";
@@ -997,7 +1058,11 @@ test_calibration(void)
     assert_json_u64_or_null(json, "samples", TRUE, 0);
     assert_json_u64_or_null(json, "memory_peak", FALSE, 0);
     g_assert_nonnull(strstr(json, "\n  \"finished\": false,\n"));
-    g_assert_nonnull(strstr(json, "\n    \"overhead\": 86237184,\n"));
+    {
+        g_autofree char *line =
+            g_strdup_printf("\n    \"overhead\": %" G_GUINT64_FORMAT ",\n", OVERHEAD_1G);
+        g_assert_nonnull(strstr(json, line));
+    }
     g_assert_nonnull(strstr(json, "\"name\": \"cal\""));
 
     /* A probe has no guest RAM to calibrate. */
@@ -1007,6 +1072,148 @@ test_calibration(void)
     g_assert_cmpint(vmmem_calibration_new(probe_envelope, 0, &none, &error), ==, -EINVAL);
     assert_error_shape(error, EINVAL);
     g_assert_null(none);
+}
+
+/* ---- basis, warnings, host profiles ---- */
+
+/* Every component says what its constant rests on; with no profile on this machine, never
+ * "profile". */
+static void
+test_component_basis(void)
+{
+    const char *const *argv = VM_1G("-accel", "tcg", "-smp", "2", "-vnc", ":0");
+    g_autoptr(vmmem_spec) spec = NULL;
+    g_autoptr(vmmem_envelope) envelope = NULL;
+    g_autoptr(vmmem_config) config = NULL;
+    const char *basis = "untouched", *name;
+    size_t n;
+
+    g_assert_cmpint(vmmem_config_new(NULL, 0, &config, NULL), ==, 0);
+    g_assert_cmpint(vmmem_config_set(config, "ratio", "1.5", NULL), ==, 0);
+    g_assert_cmpint(vmmem_spec_new_from_argv(count_args(argv), argv, 0, &spec, NULL), ==, 0);
+    g_assert_cmpint(vmmem_envelope_new(spec, config, 0, &envelope, NULL), ==, 0);
+    n = vmmem_envelope_get_n_components(envelope);
+    g_assert_cmpuint(n, >=, 6);
+    for (size_t i = 0; i < n; i++) {
+        g_assert_cmpint(vmmem_envelope_get_component(envelope, i, &name, NULL, NULL), ==, 0);
+        g_assert_cmpint(vmmem_envelope_get_component_basis(envelope, i, &basis), ==, 0);
+        if (strcmp(name, "tcg_tb") == 0)
+            g_assert_cmpstr(basis, ==, "qemu");
+        else if (strcmp(name, "policy_ratio") == 0)
+            g_assert_cmpstr(basis, ==, "policy");
+        else
+            g_assert_cmpstr(basis, ==, "measured");
+    }
+    basis = "untouched";
+    g_assert_cmpint(vmmem_envelope_get_component_basis(envelope, n, &basis), ==, -ERANGE);
+    g_assert_cmpstr(basis, ==, "untouched");
+    g_assert_cmpint(vmmem_envelope_get_component_basis(NULL, 0, &basis), ==, -EINVAL);
+    g_assert_cmpint(vmmem_envelope_get_component_basis(envelope, 0, NULL), ==, 0);
+    g_assert_cmpuint(vmmem_envelope_get_n_warnings(envelope), ==, 0);
+    g_assert_null(vmmem_envelope_get_warning(envelope, 0));
+    g_assert_cmpuint(vmmem_envelope_get_n_warnings(NULL), ==, 0);
+    g_assert_null(vmmem_envelope_get_warning(NULL, 0));
+}
+
+/* A profile that cannot be used never stops an envelope: the built-in model stands, and the
+ * reason is one warning line each time. */
+static void
+test_profile_warnings(void)
+{
+    static const struct {
+        const char *desc;
+        const char *text; /* NULL: the file does not exist */
+        gboolean explicit_path;
+        const char *needle; /* NULL: no warning */
+    } cases[] = {
+        {"missing default", NULL, FALSE, NULL},
+        {"missing named", NULL, TRUE, "cannot read it"},
+        {"not a key file", "\x01\x02 garbage", TRUE, "not used"},
+        {"another model",
+         "[profile]\nformat=1\nmodel=1\ncreated=2026-12-01T00:00:00Z\nupdated=2026-12-01T00:00:"
+         "00Z\n"
+         "qemu=/usr/bin/qemu-system-x86_64\nqemu-version=v\nqemu-build-id=00\nkernel=k\n",
+         TRUE, "not used"},
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *dir = g_dir_make_tmp("vmmem-profile-XXXXXX", NULL);
+        g_autofree char *path = g_build_filename(dir, "profile.conf", NULL);
+        g_autofree char *conf_path = g_build_filename(dir, "vmmem.conf", NULL);
+        g_autofree char *conf = g_strdup_printf("[vmmem]\nprofile = %s\n", path);
+        const char *const *argv = VM_1G();
+        g_autoptr(vmmem_config) config = NULL;
+        g_autoptr(vmmem_spec) spec = NULL;
+        g_autoptr(vmmem_envelope) envelope = NULL;
+        const char *basis;
+
+        g_test_message("%s", cases[i].desc);
+        if (cases[i].text)
+            g_assert_true(g_file_set_contents(path, cases[i].text, -1, NULL));
+        if (cases[i].explicit_path) {
+            g_assert_true(g_file_set_contents(conf_path, conf, -1, NULL));
+            g_assert_cmpint(vmmem_config_new(conf_path, 0, &config, NULL), ==, 0);
+        }
+        g_assert_cmpint(vmmem_spec_new_from_argv(count_args(argv), argv, 0, &spec, NULL), ==, 0);
+        g_assert_cmpint(vmmem_envelope_new(spec, config, 0, &envelope, NULL), ==, 0);
+        g_assert_cmpuint(vmmem_envelope_get_overhead(envelope), ==, OVERHEAD_1G);
+        g_assert_cmpint(vmmem_envelope_get_component_basis(envelope, 0, &basis), ==, 0);
+        g_assert_cmpstr(basis, ==, "measured");
+        if (!cases[i].needle) {
+            g_assert_cmpuint(vmmem_envelope_get_n_warnings(envelope), ==, 0);
+        } else {
+            const char *w;
+
+            g_assert_cmpuint(vmmem_envelope_get_n_warnings(envelope), ==, 1);
+            w = vmmem_envelope_get_warning(envelope, 0);
+            g_assert_nonnull(strstr(w, cases[i].needle));
+            g_assert_nonnull(strstr(w, path));
+            g_assert_null(strchr(w, '\n'));
+        }
+        g_unlink(path);
+        g_unlink(conf_path);
+        g_rmdir(dir);
+    }
+}
+
+/* save_profile refuses what it cannot fit, with one line, and writes nothing. */
+static void
+test_save_profile_refusals(void)
+{
+    const char *const *kvm = VM_1G();
+    const char *const *tcg = ARGV("-accel", "tcg", "-m", "256", "-nodefaults");
+    g_autofree char *dir = g_dir_make_tmp("vmmem-profile-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "profile.conf", NULL);
+    g_autoptr(vmmem_config) none = NULL;
+
+    g_assert_cmpint(vmmem_config_new(NULL, 0, &none, NULL), ==, 0);
+    g_assert_cmpint(vmmem_config_set(none, "profile", "none", NULL), ==, 0);
+    for (int tcg_vm = 0; tcg_vm < 2; tcg_vm++) {
+        const char *const *argv = tcg_vm ? tcg : kvm;
+        g_autoptr(vmmem_spec) spec = NULL;
+        g_autoptr(vmmem_envelope) envelope = NULL;
+        g_autoptr(vmmem_calibration) cal = NULL;
+        vmmem_error *error = NULL;
+
+        g_assert_cmpint(vmmem_spec_new_from_argv(count_args(argv), argv, 0, &spec, NULL), ==, 0);
+        g_assert_cmpint(vmmem_envelope_new(spec, NULL, 0, &envelope, NULL), ==, 0);
+        g_assert_cmpint(vmmem_calibration_new(envelope, 0, &cal, NULL), ==, 0);
+        /* Not finished (and, for the TCG VM, TCG): refused. */
+        g_assert_cmpint(vmmem_calibration_save_profile(cal, NULL, path, 0, &error), ==, -EINVAL);
+        assert_error_shape(error, EINVAL);
+        g_assert_nonnull(strstr(vmmem_error_get_message(error), "not finished"));
+        g_clear_pointer(&error, vmmem_error_free);
+        /* profile = none and no path: nowhere to write. */
+        g_assert_cmpint(vmmem_calibration_save_profile(cal, none, NULL, 0, &error), ==, -EINVAL);
+        assert_error_shape(error, EINVAL);
+        g_assert_nonnull(strstr(vmmem_error_get_message(error), "profile = none"));
+        g_clear_pointer(&error, vmmem_error_free);
+        g_assert_cmpint(vmmem_calibration_save_profile(cal, NULL, path, 1, &error), ==, -EINVAL);
+        vmmem_error_free(error);
+        g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+    }
+    g_assert_cmpint(vmmem_calibration_save_profile(NULL, NULL, path, 0, NULL), ==, -EINVAL);
+    g_rmdir(dir);
 }
 
 /* ---- NULL arguments ---- */
@@ -1113,6 +1320,7 @@ main(int argc, char **argv)
     /* Hermetic whatever the caller's environment: never the host's /etc/vmmem/vmmem.conf. */
     g_setenv("VMMEM_CONFIG", "/dev/null", TRUE);
     g_test_init(&argc, &argv, NULL);
+    overhead_1g = (host_thp_always() ? 33 * MiB : 20 * MiB) + 512 * KiB + 4718592;
     read_host_mounts();
 
     g_test_add_func("/public-api/json-checker", test_json_checker);
@@ -1139,6 +1347,9 @@ main(int argc, char **argv)
     ADD_ROWS("/public-api/scope", scope_rows, desc, test_scope);
     g_test_add_func("/public-api/dry-run-lifecycle", test_dry_run_lifecycle);
     g_test_add_func("/public-api/calibration", test_calibration);
+    g_test_add_func("/public-api/component-basis", test_component_basis);
+    g_test_add_func("/public-api/profile-warnings", test_profile_warnings);
+    g_test_add_func("/public-api/save-profile-refusals", test_save_profile_refusals);
 
     int r = g_test_run();
     g_ptr_array_unref(host.cgroup2_mounts);

@@ -17,8 +17,10 @@ STACK_WORDS = 96
 
 
 def hmp(sock, cmd, timeout=10.0):
-    """Sends one monitor command, returns its output (up to the next prompt)."""
-    sock.sendall((cmd + "\n").encode())
+    """Sends one monitor command (None: none, read the banner), returns its output (up to the
+    next prompt)."""
+    if cmd is not None:
+        sock.sendall((cmd + "\n").encode())
     buf = b""
     deadline = time.monotonic() + timeout
     while not buf.rstrip().endswith(b"(qemu)"):
@@ -34,7 +36,7 @@ def hmp(sock, cmd, timeout=10.0):
     # The monitor echoes the command, with terminal escapes.
     text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
     lines = [line for line in text.split("\n") if not line.startswith("(qemu)")]
-    if lines and lines[0].strip().endswith(cmd):
+    if cmd and lines and lines[0].strip().endswith(cmd):
         lines = lines[1:]
     return "\n".join(lines).strip()
 
@@ -71,7 +73,7 @@ def main():
         sock.connect(sys.argv[1])
     except OSError as e:
         sys.exit(f"hang-report: cannot reach the monitor {sys.argv[1]}: {e.strerror}")
-    hmp(sock, "")  # the banner
+    hmp(sock, None)  # the banner
     print("== info cpus\n" + hmp(sock, "info cpus"))
     regs = hmp(sock, "info registers -a")
     cpus = re.split(r"\n(?=CPU#\d+)", regs)
@@ -92,6 +94,12 @@ def main():
                 seen.append(s)
         if seen:
             print("   on its stack: " + " < ".join(seen[:16]))
+        # An interrupt pending in IRR while the vCPU sits in HLT with IF set is the
+        # lost-wakeup hang vm-run.sh's progress check catches.
+        lapic = hmp(sock, "info lapic")
+        for line in lapic.split("\n"):
+            if line.startswith(("IRR", "ISR", "APR", "Timer")):
+                print("   lapic: " + line.strip())
     print("== info registers -a\n" + regs)
 
 

@@ -41,6 +41,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# Seconds a vCPU of the test VM may go without running before it counts as lost.
+STUCK_S=${VMMEM_VM_STUCK_S:-60}
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "$here/common.sh"
 
@@ -57,6 +59,7 @@ usage() {
 # Everything runs from main(), so that bash has read the whole file before it starts: editing
 # this script while a VM runs then cannot derail the running copy.
 main() {
+    local orig_args=("$@")
     mem=2048
     smp=2
     timeout_s=600
@@ -184,6 +187,7 @@ main() {
     [[ -s "$kallsyms" ]] || append+=" vmmem.kallsyms=1"
     # shellcheck disable=SC2054 # the commas are inside qemu option values
     qemu_args=(
+        -name vmmem-test-vm,debug-threads=on
         -machine q35 -accel tcg -cpu max -smp "$smp" -m "$mem"
         -nodefaults -display none -no-reboot
         -kernel "$kernel" -initrd "$initrd" -append "$append"
@@ -227,16 +231,36 @@ main() {
     t0="$(date +%s.%N)"
     "$qemu" "${qemu_args[@]}" </dev/null >"$meta/qemu.log" 2>&1 &
     qpid=$!
-    # The timeout: first ask qemu's monitor what every vCPU is doing (a guest hung with
-    # interrupts off prints nothing), then stop it.
-    # Its output goes nowhere: nothing it leaves behind may hold the caller's pipes open.
+    # The watchdog.  A vCPU thread that has not run for STUCK_S seconds is dead: a Linux guest
+    # wakes every CPU at least every 4 s (the soft-lockup watchdog's hrtimer), and TCG's nested
+    # SVM now and then leaves a vCPU halted with an interrupt pending that it never takes (its
+    # LAPIC's IRR set; hang-report.py shows it).  Then, and at the timeout: first ask qemu's
+    # monitor what every vCPU is doing (a guest hung with interrupts off prints nothing), then
+    # stop it.  Its output goes nowhere: nothing it leaves behind may hold the caller's pipes
+    # open.
     (
-        trap 'kill "$nap" 2>/dev/null; exit 0' TERM
-        sleep "$timeout_s" &
-        nap=$!
-        wait "$nap"
+        trap 'exit 0' TERM
+        declare -A last_ns last_t
+        deadline=$((SECONDS + timeout_s))
+        why=timed-out
+        while ((SECONDS < deadline)); do
+            sleep 5 &
+            wait $!
+            kill -0 "$qpid" 2>/dev/null || exit 0
+            for task in /proc/"$qpid"/task/*; do
+                [[ "$(cat "$task/comm" 2>/dev/null)" == CPU\ */TCG ]] || continue
+                read -r ns _ <"$task/schedstat" 2>/dev/null || continue
+                if [[ "${last_ns[$task]:-}" != "$ns" ]]; then
+                    last_ns[$task]=$ns
+                    last_t[$task]=$SECONDS
+                elif ((SECONDS - last_t[$task] >= STUCK_S)); then
+                    why=stuck
+                    break 2
+                fi
+            done
+        done
         kill -0 "$qpid" 2>/dev/null || exit 0
-        : >"$meta/timed-out"
+        : >"$meta/$why"
         timeout 60 "$here/hang-report.py" "$meta/monitor.sock" "$kallsyms" >"$meta/hang.txt" 2>&1
         kill "$qpid" 2>/dev/null
         sleep 5
@@ -257,7 +281,7 @@ main() {
     kill "$wd_pid" 2>/dev/null
     wait "$wd_pid" 2>/dev/null
     wd_pid=""
-    [[ -e "$meta/timed-out" ]] && qrc=124
+    [[ -e "$meta/timed-out" || -e "$meta/stuck" ]] && qrc=124
     wait "$out_pid"
     [[ -n "$tail_pid" ]] && wait "$tail_pid"
     set -e
@@ -283,9 +307,20 @@ main() {
         show_console
         if [[ -s "$meta/hang.txt" ]]; then
             echo "vm-run: what the vCPUs were doing ($meta/hang.txt):" >&2
-            grep -E '^(== CPU|   on its stack)' "$meta/hang.txt" | sed 's/^/  | /' >&2 || true
+            grep -E '^(== CPU|   on its stack|   lapic: IRR)' "$meta/hang.txt" | sed 's/^/  | /' >&2 || true
         fi
         keep_note
+        if [[ -e "$meta/stuck" ]]; then
+            # Not the test's doing: the test VM's own emulator lost a vCPU.  Once per run, the
+            # whole VM boots again and the command starts over.
+            if [[ -z "${VMMEM_VM_RUN_RETRIED:-}" ]]; then
+                echo "vm-run: a vCPU of the test VM took no interrupt for ${STUCK_S}s (QEMU TCG lost a wakeup); booting the VM again" >&2
+                cleanup
+                trap - EXIT INT TERM
+                VMMEM_VM_RUN_RETRIED=1 exec "$0" "${orig_args[@]}"
+            fi
+            fail "a vCPU of the test VM took no interrupt for ${STUCK_S}s, twice (QEMU TCG lost a wakeup)"
+        fi
         if [[ -s "$meta/systemd" && ! -s "$meta/started" ]]; then
             fail "timeout: systemd (--systemd) took over at $(cat "$meta/systemd") s but the command had not started when the VM was killed after ${timeout_s}s"
         fi

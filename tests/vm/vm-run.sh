@@ -231,10 +231,12 @@ main() {
     t0="$(date +%s.%N)"
     "$qemu" "${qemu_args[@]}" </dev/null >"$meta/qemu.log" 2>&1 &
     qpid=$!
-    # The watchdog.  A vCPU thread that has not run for STUCK_S seconds is dead: a Linux guest
-    # wakes every CPU at least every 4 s (the soft-lockup watchdog's hrtimer), and TCG's nested
-    # SVM now and then leaves a vCPU halted with an interrupt pending that it never takes (its
-    # LAPIC's IRR set; hang-report.py shows it).  Then, and at the timeout: first ask qemu's
+    # The watchdog.  TCG's nested SVM now and then stops delivering interrupts to the test
+    # VM's vCPUs (their LAPIC's IRR keeps the timer vector; hang-report.py shows it): a vCPU
+    # halted then never wakes, and vCPUs that wait for each other's IPIs spin.  So a vCPU thread
+    # that has not run for STUCK_S seconds is lost (a Linux guest wakes every CPU at least every
+    # 4 s, for its soft-lockup watchdog's hrtimer), and so is a guest whose console reports a
+    # soft lockup of STUCK_S seconds.  Then, and at the timeout: first ask qemu's
     # monitor what every vCPU is doing (a guest hung with interrupts off prints nothing), then
     # stop it.  Its output goes nowhere: nothing it leaves behind may hold the caller's pipes
     # open.
@@ -247,6 +249,14 @@ main() {
             sleep 5 &
             wait $!
             kill -0 "$qpid" 2>/dev/null || exit 0
+            # The other face of the same fault: vCPUs that spin with interrupts undelivered
+            # (IPIs never arrive), which the guest's soft-lockup watchdog reports.
+            worst=$(grep -aoE 'soft lockup - CPU#[0-9]+ stuck for [0-9]+s' "$console_log" 2>/dev/null |
+                sed -E 's/.* ([0-9]+)s$/\1/' | sort -n | tail -n 1)
+            if ((${worst:-0} >= STUCK_S)); then
+                why=stuck
+                break
+            fi
             for task in /proc/"$qpid"/task/*; do
                 [[ "$(cat "$task/comm" 2>/dev/null)" == CPU\ */TCG ]] || continue
                 read -r ns _ <"$task/schedstat" 2>/dev/null || continue

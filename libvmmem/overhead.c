@@ -39,6 +39,13 @@
  * mapped with huge pages. */
 #define KERNEL_RAM_PER_GIB (4608 * KiB)
 #define HUGETLB_DIVISOR    512
+/* With THP "always", KVM maps guest RAM with 2 MiB pages too, and its nested tables all but
+ * vanish: m-ram1g/2g/3g against m-base have pagetables +2 MiB and other kernel memory +1 MiB
+ * per GiB, sec_pagetables 0.  A host too fragmented for huge pages falls back to 4 KiB pages
+ * for guest RAM (KERNEL_RAM_PER_GIB) and for qemu's heap alike, and the heap's huge pages are
+ * what qemu_base's THP share (QEMU_BASE_THP_BYTES - QEMU_BASE_BYTES) pays for: the built-in
+ * model budgets the larger of the two cases. */
+#define KERNEL_RAM_THP_PER_GIB (3 * MiB)
 
 /* A -kernel image vmmem could not read: qemu keeps a bzImage in memory, whole; distribution
  * kernels are 8 MiB (Debian 12) to 14 MiB (Fedora 39). */
@@ -79,8 +86,10 @@
  * worker thread: m-vga-vnc vs m-vga-vnc-noclient less the copy. */
 #define VNC_CLIENT_BYTES (8 * MiB)
 /* The SPICE server's display channel (image caches, compression state, its thread): m-qxl-spice
- * less the qxl device RAM and framebuffer. */
-#define SPICE_BYTES (12 * MiB)
+ * less the qxl device RAM, the framebuffers and m-base at 512 MiB is 12.5 MiB at the largest of
+ * three runs; 16 MiB leaves room for a guest that draws more off-screen surfaces (qxl's 64 MiB
+ * vram bar is touched only as they are made). */
+#define SPICE_BYTES (16 * MiB)
 
 /* qcow2 metadata caches, QEMU block/qcow2.c read_cache_sizes(): the L2 cache is
  * min(l2-cache-size (default 32 MiB on Linux), what covers the whole disk: one 8-byte entry
@@ -91,14 +100,27 @@
 #define QCOW2_DEFAULT_CLUSTER   (64 * KiB)
 #define QCOW2_REFCOUNT_CLUSTERS 4
 /* Per disk: the device, its request structures and bounce buffers, the thread pool's share
- * (m-raw-none, m-scsi-raw, m-4disks-raw vs m-base at 512 MiB). */
+ * (m-raw-directsync and m-iothread-disk against m-base at 512 MiB: within 1 MiB). */
 #define DISK_BYTES (1 * MiB)
+/* Per qcow2 image beyond its caches: the caches' own tables, the bounce buffers of cluster
+ * allocation, the metadata writes in flight.  The database configurations of the matrix
+ * (bench/accuracy/configs.py kvm-2g-db-2x256g-qcow2, -4x256g-) peaked 2.4 and 4.5 MiB above
+ * the rest of the model with 2 and 4 images written across, 1.1 - 1.2 MiB per image in one run
+ * each; 3 MiB leaves room for the spread between runs. */
+#define QCOW2_IMAGE_BYTES (3 * MiB)
 
-/* Per NIC: with user networking, slirp's state and the socket buffers of the host TCP
- * connections it makes (memory.stat sock: 1.3 MiB per busy NIC in m-nic-user4); a tap with
- * vhost-net costs less (m-nic-tap).  Per extra queue: its virtqueue rings and vhost worker. */
-#define NIC_BYTES       (3 * MiB)
+/* Per NIC: the device and its rings; a tap with vhost-net costs no more (m-nic-tap, within
+ * m-base's spread).  Per extra queue: its virtqueue rings and vhost worker (m-nic-tap-mq4). */
+#define NIC_BYTES       (1 * MiB)
 #define NIC_QUEUE_BYTES (512 * KiB)
+/* User networking runs slirp inside qemu: per backend its state (m-nic-user4: anon +3.5 MiB
+ * over 4 NICs), and once per VM the socket buffers of the host TCP connections it makes for the
+ * guest.  The kernel grows a busy connection's receive buffer up to net.ipv4.tcp_rmem's
+ * maximum, 6 MiB by default (Documentation/networking/ip-sysctl.rst); memory.stat sock peaked
+ * at 5.4 MiB with one NIC moving 16 MiB (matrix kvm-1g-2cpu-qcow2-nic) and at 5.3 MiB with
+ * four NICs moving 16 MiB each one after the other (m-nic-user4). */
+#define SLIRP_BYTES      (1536 * KiB)
+#define SLIRP_SOCK_BYTES (6 * MiB)
 
 /* VFIO: libvirt qemuDomainGetMemLockLimitBytes() adds 1 GiB to guest RAM ("originates from x86
  * systems where it was used as space reserved for the MMIO region",
@@ -201,26 +223,54 @@ term_vcpus(const TermCtx *c, OverheadTerm *t, GError **error)
     return 1;
 }
 
+/* ceil((guest_ram + hugetlb_ram / 512) x per_gib / GiB): whole bytes, computed wide. */
+static int
+per_gib_bytes(const VmSpec *spec, uint64_t per_gib, uint64_t *ret, GError **error)
+{
+    unsigned __int128 b =
+        ((unsigned __int128)spec->guest_ram * per_gib +
+         (unsigned __int128)spec->hugetlb_ram * per_gib / HUGETLB_DIVISOR + GiB - 1) /
+        GiB;
+
+    if (b > UINT64_MAX)
+        return fail_overflow(error, "kernel_ram");
+    *ret = (uint64_t)b;
+    return 0;
+}
+
 static int
 term_kernel_ram(const TermCtx *c, OverheadTerm *t, GError **error)
 {
     g_autofree char *from = NULL, *per = NULL, *ram = NULL, *huge = NULL;
-    uint64_t per_gib = fitted(c, PROFILE_KERNEL_RAM, &t->basis, &from);
-    unsigned __int128 b;
+    uint64_t per_gib = fitted(c, PROFILE_KERNEL_RAM, &t->basis, &from), small = 0, thp = 0;
+    int r;
 
-    /* per GiB, rounded up: ceil((guest_ram + hugetlb_ram / 512) x per_gib / GiB) */
-    b = ((unsigned __int128)c->spec->guest_ram * per_gib +
-         (unsigned __int128)c->spec->hugetlb_ram * per_gib / HUGETLB_DIVISOR + GiB - 1) /
-        GiB;
-    if (b > UINT64_MAX)
-        return fail_overflow(error, "kernel_ram");
-    t->bytes = (uint64_t)b;
+    r = per_gib_bytes(c->spec, per_gib, &small, error);
+    if (r < 0)
+        return r;
     per = fmt(per_gib);
     ram = fmt(c->spec->guest_ram);
     huge = fmt(c->spec->hugetlb_ram);
-    t->source = g_strdup_printf("%s per GiB of guest RAM (%s, + %s hugetlb at 1/512): qemu's and "
-                                "KVM's page tables for it with 4 KiB pages (%s)",
-                                per, ram, huge, from ? from : "measured");
+    if (from || !host_thp_always(c->host)) {
+        t->bytes = small;
+        t->source = g_strdup_printf("%s per GiB of guest RAM (%s, + %s hugetlb at 1/512): "
+                                    "qemu's and KVM's page tables for it with 4 KiB pages (%s)",
+                                    per, ram, huge, from ? from : "measured");
+        return 1;
+    }
+    r = per_gib_bytes(c->spec, KERNEL_RAM_THP_PER_GIB, &thp, error);
+    if (r < 0)
+        return r;
+    small = small > QEMU_BASE_THP_BYTES - QEMU_BASE_BYTES
+                ? small - (QEMU_BASE_THP_BYTES - QEMU_BASE_BYTES)
+                : 0;
+    t->bytes = MAX(thp, small);
+    t->source = g_strdup_printf(
+        "max(3 MiB per GiB, %s per GiB - 13 MiB) of guest RAM (%s, + %s hugetlb at 1/512): "
+        "page tables with THP \"always\"; a host too fragmented for huge pages needs the second "
+        "(4 KiB pages), and then qemu's heap gives back the 13 MiB qemu_base keeps for its huge "
+        "pages (measured)",
+        per, ram, huge);
     return 1;
 }
 
@@ -465,7 +515,7 @@ term_display(const TermCtx *c, OverheadTerm *t, GError **error)
     }
     if (c->spec->spice) {
         total += SPICE_BYTES;
-        g_string_append_printf(why, "%sSPICE: 12 MiB for its display channel", total ? "; " : "");
+        g_string_append_printf(why, "%sSPICE: 16 MiB for its display channel", total ? "; " : "");
     }
     t->basis = BASIS_MEASURED;
     t->bytes = total;
@@ -516,7 +566,7 @@ term_disks(const TermCtx *c, OverheadTerm *t, GError **error)
             continue;
         /* Each image of a backing chain has its own caches. */
         for (int depth = 0; depth <= 16; depth++) {
-            unsigned __int128 one = qcow2_cache(d, f, &known);
+            unsigned __int128 one = qcow2_cache(d, f, &known) + QCOW2_IMAGE_BYTES;
 
             if (one > UINT64_MAX || !g_uint64_checked_add(&caches, caches, (uint64_t)one))
                 return fail_overflow(error, "disks");
@@ -537,10 +587,11 @@ term_disks(const TermCtx *c, OverheadTerm *t, GError **error)
                            c->spec->disks->len);
     if (n_qcow2)
         g_string_append_printf(why,
-                               " + %s of qcow2 L2 and refcount caches for %u image(s), sized "
-                               "as QEMU does from each image's virtual size (block/qcow2.c "
-                               "read_cache_sizes: L2 up to 32 MiB, refcount 4 clusters; "
-                               "measured resident)%s",
+                               " + %s for %u qcow2 image(s): their L2 and refcount caches, "
+                               "sized as QEMU does from each image's virtual size "
+                               "(block/qcow2.c read_cache_sizes: L2 up to 32 MiB, refcount 4 "
+                               "clusters; measured resident), and 3 MiB each for allocating "
+                               "clusters (measured)%s",
                                cs, n_qcow2,
                                n_unknown ? "; an image vmmem could not read gets the most" : "");
     if (n_buffered)
@@ -555,17 +606,24 @@ term_disks(const TermCtx *c, OverheadTerm *t, GError **error)
 static int
 term_nics(const TermCtx *c, OverheadTerm *t, GError **error)
 {
-    unsigned extra;
+    unsigned extra, user = c->spec->net_user;
 
-    if (c->spec->nics == 0)
+    if (c->spec->nics == 0 && user == 0)
         return 0;
     extra = c->spec->net_queues > c->spec->nics ? c->spec->net_queues - c->spec->nics : 0;
     t->basis = BASIS_MEASURED;
-    t->bytes = (uint64_t)c->spec->nics * NIC_BYTES + (uint64_t)extra * NIC_QUEUE_BYTES;
-    t->source = g_strdup_printf("3 MiB x %u NIC(s) + 512 KiB x %u extra queue(s): the device, "
-                                "user networking's state and its host sockets' buffers "
-                                "(measured)",
-                                c->spec->nics, extra);
+    t->bytes = (uint64_t)c->spec->nics * NIC_BYTES + (uint64_t)extra * NIC_QUEUE_BYTES +
+               (uint64_t)user * SLIRP_BYTES + (user ? SLIRP_SOCK_BYTES : 0);
+    if (user == 0)
+        t->source = g_strdup_printf("1 MiB x %u NIC(s) + 512 KiB x %u extra queue(s): the "
+                                    "devices and their rings (measured)",
+                                    c->spec->nics, extra);
+    else
+        t->source = g_strdup_printf("1 MiB x %u NIC(s) + 512 KiB x %u extra queue(s) + 1.5 MiB "
+                                    "x %u user networking backend(s) + 6 MiB for their host "
+                                    "sockets' buffers (a busy TCP connection's receive buffer "
+                                    "grows to tcp_rmem's 6 MiB; measured)",
+                                    c->spec->nics, extra, user);
     return 1;
 }
 

@@ -939,6 +939,14 @@ handle_blockdev(ParseState *st, GError **error)
 
 /* ---- network ---- */
 
+/* A backend of @type (NULL: -nic's default, user) is slirp, inside qemu, when "user". */
+static void
+count_net_backend(ParseState *st, const char *type)
+{
+    if (!type || strcmp(type, "user") == 0)
+        st->spec->net_user++;
+}
+
 static int
 add_net_queues(ParseState *st, const QemuOpts *opts, GError **error)
 {
@@ -964,6 +972,8 @@ handle_netdev(ParseState *st, GError **error)
     r = parse_opts(st, "type", &opts, error);
     if (r < 0)
         return r;
+    /* -netdev always names its type; one without is refused by qemu, and counted as user. */
+    count_net_backend(st, qemu_opts_get(opts, "type"));
     return add_net_queues(st, opts, error);
 }
 
@@ -981,6 +991,7 @@ handle_nic(ParseState *st, GError **error)
     if (g_strcmp0(qemu_opts_get(opts, "type"), "none") == 0)
         return 0;
     st->spec->nics++;
+    count_net_backend(st, qemu_opts_get(opts, "type"));
     return add_net_queues(st, opts, error);
 }
 
@@ -1003,6 +1014,7 @@ handle_net(ParseState *st, GError **error)
     }
     if (!type || strcmp(type, "none") == 0)
         return 0;
+    count_net_backend(st, type);
     return add_net_queues(st, opts, error);
 }
 
@@ -1871,8 +1883,10 @@ finish_defaults(ParseState *st)
     if (cards && !st->vga_option && !st->vga_replaced)
         add_video(st, "VGA", 0);
     if (defaults && !st->net_option) {
+        /* qemu's default: a NIC on user networking. */
         spec->nics += cards ? 1 : 0;
         spec->net_queues++;
+        spec->net_user++;
     }
     if (!st->display_option)
         spec->gui = true;

@@ -88,6 +88,7 @@ typedef struct VmSpec {
     GPtrArray *disks;    /* VmDisk*: one per -drive with a medium and per format -blockdev */
     unsigned nics;       /* -nic, -net nic, -device <network card> */
     unsigned net_queues; /* sum over netdevs of queues= (1 each when absent) */
+    unsigned net_user;   /* user networking (slirp) backends, in qemu: its host sockets */
     GPtrArray *videos;   /* VmVideo*: -vga, -device <display card>, and qemu's default VGA */
     bool vnc;            /* -vnc, -display vnc= */
     bool spice;          /* -spice */

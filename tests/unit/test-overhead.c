@@ -37,7 +37,7 @@ typedef struct {
     HostThp thp;
     uint64_t tb_size;
     uint64_t physmem;
-    unsigned iothreads, nics, net_queues, vfio;
+    unsigned iothreads, nics, net_queues, net_user, vfio;
     bool vnc, spice, gui;
     DiskRow disks[MAX_DISKS];
     VideoRow videos[MAX_VIDEOS];
@@ -93,6 +93,7 @@ spec_from_row(const OverheadRow *row)
     spec->iothreads = row->iothreads;
     spec->nics = row->nics;
     spec->net_queues = row->net_queues;
+    spec->net_user = row->net_user;
     spec->vfio = row->vfio;
     spec->vnc = row->vnc;
     spec->spice = row->spice;
@@ -132,17 +133,22 @@ policy_from_row(const OverheadRow *row, Policy *policy)
 #define BASE     (33 * MiB)
 #define BASE_OFF (20 * MiB)
 #define VCPU     (512 * KiB)
-/* 4.5 MiB per GiB: 1 GiB -> 4718592, 256 MiB -> 1179648, 4 GiB -> 18874368. */
-#define K1G          UINT64_C(4718592)
-#define K256M        UINT64_C(1179648)
+/* kernel_ram with THP "always": max(3 MiB per GiB, 4.5 MiB per GiB - 13 MiB), which is the
+ * first below 8 2/3 GiB: 1 GiB -> 3145728, 256 MiB -> 786432, 4 GiB -> 12582912.  Without:
+ * 4.5 MiB per GiB, 1 GiB -> 4718592. */
+#define K1G          UINT64_C(3145728)
+#define K1G_4K       UINT64_C(4718592)
+#define K256M        UINT64_C(786432)
 #define MIN_VM_TOTAL (BASE + VCPU + K1G)
 /* TCG beside its cache: 24 MiB + 8 MiB per vCPU. */
 #define TCG_RT1 (32 * MiB)
 /* A 1280x800 framebuffer (EDID's preferred mode) is 4096000 bytes, a 1024x768 one 3145728. */
 #define FB_EDID   UINT64_C(4096000)
 #define FB_LEGACY UINT64_C(3145728)
-/* An unreadable qcow2 image: the 32 MiB L2 cache and 4 refcount clusters of 64 KiB. */
+/* An unreadable qcow2 image: the 32 MiB L2 cache and 4 refcount clusters of 64 KiB; and every
+ * qcow2 image's 3 MiB for allocating clusters. */
 #define QCOW2_UNKNOWN (32 * MiB + 256 * KiB)
+#define QCOW2_IMAGE   (3 * MiB)
 
 static const OverheadRow rows[] = {
     {
@@ -162,8 +168,8 @@ static const OverheadRow rows[] = {
         .maxcpus = 1,
         .accel = VM_ACCEL_KVM,
         .thp = HOST_THP_MADVISE,
-        .total = BASE_OFF + VCPU + K1G,
-        .terms = {{"qemu_base", BASE_OFF}, {"vcpus", VCPU}, {"kernel_ram", K1G}},
+        .total = BASE_OFF + VCPU + K1G_4K,
+        .terms = {{"qemu_base", BASE_OFF}, {"vcpus", VCPU}, {"kernel_ram", K1G_4K}},
     },
     {
         .desc = "thp never: a smaller base",
@@ -172,8 +178,28 @@ static const OverheadRow rows[] = {
         .maxcpus = 1,
         .accel = VM_ACCEL_KVM,
         .thp = HOST_THP_NEVER,
-        .total = BASE_OFF + VCPU + K1G,
-        .terms = {{"qemu_base", BASE_OFF}, {"vcpus", VCPU}, {"kernel_ram", K1G}},
+        .total = BASE_OFF + VCPU + K1G_4K,
+        .terms = {{"qemu_base", BASE_OFF}, {"vcpus", VCPU}, {"kernel_ram", K1G_4K}},
+    },
+    {
+        /* 16 GiB: 4.5 x 16 - 13 = 59 MiB beats 3 x 16 = 48 MiB. */
+        .desc = "thp always, a large guest: the 4 KiB case less the heap's huge pages",
+        .guest_ram = 16 * GiB,
+        .vcpus = 1,
+        .maxcpus = 1,
+        .accel = VM_ACCEL_KVM,
+        .total = BASE + VCPU + 59 * MiB,
+        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", 59 * MiB}},
+    },
+    {
+        /* 8 GiB: 36 - 13 = 23 < 24. */
+        .desc = "thp always, 8 GiB: still 3 MiB per GiB",
+        .guest_ram = 8 * GiB,
+        .vcpus = 1,
+        .maxcpus = 1,
+        .accel = VM_ACCEL_KVM,
+        .total = BASE + VCPU + 24 * MiB,
+        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", 24 * MiB}},
     },
     {
         .desc = "accel other is modelled like kvm",
@@ -311,18 +337,18 @@ static const OverheadRow rows[] = {
         .terms = {{"qemu_base", BASE}, {"vcpus", 8 * MiB}, {"kernel_ram", K1G}},
     },
     {
-        /* 2 GiB / 512 = 4 MiB at 4.5 MiB per GiB = 18432 bytes -> 5 pages. */
+        /* 2 GiB / 512 = 4 MiB at 3 MiB per GiB = 12288 bytes, 3 pages. */
         .desc = "hugetlb RAM costs a 512th of its kernel memory",
         .guest_ram = 0,
         .hugetlb_ram = 2 * GiB,
         .vcpus = 1,
         .maxcpus = 1,
         .accel = VM_ACCEL_KVM,
-        .total = BASE + VCPU + 20480,
-        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", 20480}},
+        .total = BASE + VCPU + 12288,
+        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", 12288}},
     },
     {
-        /* 100 x 4.5 MiB / GiB = 0.44 bytes: one byte rounded up, then one page. */
+        /* 100 x 3 MiB / GiB = 0.29 bytes: one byte rounded up, then one page. */
         .desc = "kernel_ram rounds up to a page",
         .guest_ram = 100,
         .vcpus = 1,
@@ -334,7 +360,7 @@ static const OverheadRow rows[] = {
     {
         /* disks: a qcow2 and a probed image vmmem could not read get the most, a qcow2 with
          * l2-cache-size 4 MiB that plus 4 clusters, the raw disk nothing; 1 MiB each.  nics:
-         * 2 x 3 MiB + 4 extra queues x 512 KiB. */
+         * 2 x 1 MiB + 4 extra queues x 512 KiB + one user backend 1.5 MiB + its sockets 6 MiB. */
         .desc = "every device term",
         .guest_ram = 4 * GiB,
         .vcpus = 2,
@@ -343,20 +369,22 @@ static const OverheadRow rows[] = {
         .iothreads = 2,
         .nics = 2,
         .net_queues = 6,
+        .net_user = 1,
         .vfio = 1,
         .vnc = true,
         .disks = {{"qcow2", true, 0}, {"?", false, 0}, {"raw", true, 0}, {"qcow2", true, 4 * MiB}},
         .videos = {{"VGA", 0}},
-        .total = BASE + 4 * VCPU + 18874368 + 2 * MiB + 2 * FB_EDID + FB_EDID + 8 * MiB +
-                 2 * QCOW2_UNKNOWN + 4 * MiB + 256 * KiB + 4 * MiB + 8 * MiB + 1 * GiB,
+        .total = BASE + 4 * VCPU + 12582912 + 2 * MiB + 2 * FB_EDID + FB_EDID + 8 * MiB +
+                 2 * QCOW2_UNKNOWN + 4 * MiB + 256 * KiB + 3 * QCOW2_IMAGE + 4 * MiB + 11 * MiB +
+                 512 * KiB + 1 * GiB,
         .terms = {{"qemu_base", BASE},
                   {"vcpus", 4 * VCPU},
-                  {"kernel_ram", 18874368},
+                  {"kernel_ram", 12582912},
                   {"iothreads", 2 * MiB},
                   {"video", 2 * FB_EDID},
                   {"display", FB_EDID + 8 * MiB},
-                  {"disks", 2 * QCOW2_UNKNOWN + 4 * MiB + 256 * KiB + 4 * MiB},
-                  {"nics", 8 * MiB},
+                  {"disks", 2 * QCOW2_UNKNOWN + 4 * MiB + 256 * KiB + 3 * QCOW2_IMAGE + 4 * MiB},
+                  {"nics", 11 * MiB + 512 * KiB},
                   {"vfio", 1 * GiB}},
     },
     {
@@ -412,7 +440,7 @@ static const OverheadRow rows[] = {
         .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"video", 4096}},
     },
     {
-        /* No display device: no screen copy, 8 MiB for the GUI's client side, 12 for SPICE. */
+        /* No display device: no screen copy, 8 MiB for the GUI's client side, 16 for SPICE. */
         .desc = "spice and gui without a display device",
         .guest_ram = 1 * GiB,
         .vcpus = 1,
@@ -420,8 +448,8 @@ static const OverheadRow rows[] = {
         .accel = VM_ACCEL_KVM,
         .spice = true,
         .gui = true,
-        .total = MIN_VM_TOTAL + 20 * MiB,
-        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"display", 20 * MiB}},
+        .total = MIN_VM_TOTAL + 24 * MiB,
+        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"display", 24 * MiB}},
     },
     {
         .desc = "buffered raw and vmdk disks: 1 MiB each, their page cache reclaimable",
@@ -441,8 +469,34 @@ static const OverheadRow rows[] = {
         .accel = VM_ACCEL_KVM,
         .nics = 3,
         .net_queues = 3,
-        .total = MIN_VM_TOTAL + 9 * MiB,
-        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"nics", 9 * MiB}},
+        .total = MIN_VM_TOTAL + 3 * MiB,
+        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"nics", 3 * MiB}},
+    },
+    {
+        /* 2 x 1 MiB + 2 x 1.5 MiB of slirp + 6 MiB of socket buffers, once. */
+        .desc = "user networking: slirp per backend, its sockets once",
+        .guest_ram = 1 * GiB,
+        .vcpus = 1,
+        .maxcpus = 1,
+        .accel = VM_ACCEL_KVM,
+        .nics = 2,
+        .net_queues = 2,
+        .net_user = 2,
+        .total = MIN_VM_TOTAL + 11 * MiB,
+        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"nics", 11 * MiB}},
+    },
+    {
+        /* A user backend on a hub with no card (-net user alone) still runs slirp: its queue
+         * (512 KiB, no card to count it), 1.5 MiB, 6 MiB of sockets. */
+        .desc = "a user backend without a card",
+        .guest_ram = 1 * GiB,
+        .vcpus = 1,
+        .maxcpus = 1,
+        .accel = VM_ACCEL_KVM,
+        .net_queues = 1,
+        .net_user = 1,
+        .total = MIN_VM_TOTAL + 8 * MiB,
+        .terms = {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"nics", 8 * MiB}},
     },
     {
         .desc = "vfio is flat",
@@ -468,28 +522,28 @@ static const OverheadRow rows[] = {
                   {"policy_ratio", MIN_VM_TOTAL / 2}},
     },
     {
-        /* 39845888 x 0.1 = 3984588.8 -> 3984589 -> 973 pages; no binary 1.1 error. */
+        /* 38273024 x 0.1 = 3827302.4 -> 3827303 -> 935 pages; no binary 1.1 error. */
         .desc = "ratio 1.1 is exact to the byte, then whole pages",
         .guest_ram = 1 * GiB,
         .vcpus = 1,
         .maxcpus = 1,
         .accel = VM_ACCEL_KVM,
         .policy = {.ratio = 1.1},
-        .total = MIN_VM_TOTAL + 3985408,
+        .total = MIN_VM_TOTAL + 3829760,
         .terms =
-            {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"policy_ratio", 3985408}},
+            {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"policy_ratio", 3829760}},
     },
     {
-        /* 39854080 x 0.15 = 5980160 exactly, 1440 pages; 0.15 is not exact in binary. */
+        /* 38297600 x 0.15 = 5742592 exactly, 1440 pages; 0.15 is not exact in binary. */
         .desc = "ratio 1.15 is exact to the byte",
         .guest_ram = 1 * GiB,
         .vcpus = 1,
         .maxcpus = 1,
         .accel = VM_ACCEL_KVM,
         .policy = {.ratio = 1.15},
-        .total = MIN_VM_TOTAL + 5980160,
+        .total = MIN_VM_TOTAL + 5742592,
         .terms =
-            {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"policy_ratio", 5980160}},
+            {{"qemu_base", BASE}, {"vcpus", VCPU}, {"kernel_ram", K1G}, {"policy_ratio", 5742592}},
     },
     {
         .desc = "overhead-min raises",
@@ -774,11 +828,13 @@ test_qcow2_headers(void)
     g_assert_cmpint(overhead_compute(spec, host, NULL, NULL, &o, NULL), ==, 0);
     /* top: 32768 clusters x 8 B = 256 KiB; base: 32 MiB (the cap); big: 32768 x 8 B rounded up
      * to one 2 MiB cluster, refcount 4 x 2 MiB; sub: 16 B entries, 16 MiB; probed qcow2 with
-     * its backing file: top + base again; probed raw: nothing; 1 MiB per disk. */
+     * its backing file: top + base again; probed raw: nothing; 1 MiB per disk, 3 MiB per qcow2
+     * image. */
     expect = (256 * KiB + 256 * KiB) + (32 * MiB + 256 * KiB) + (2 * MiB + 8 * MiB) +
-             (16 * MiB + 256 * KiB) + (256 * KiB + 256 * KiB) + (32 * MiB + 256 * KiB) + 5 * MiB;
+             (16 * MiB + 256 * KiB) + (256 * KiB + 256 * KiB) + (32 * MiB + 256 * KiB) + 5 * MiB +
+             6 * QCOW2_IMAGE;
     g_assert_cmpuint(find_term(o, "disks")->bytes, ==, expect);
-    g_assert_nonnull(strstr(find_term(o, "disks")->source, "for 6 image(s)"));
+    g_assert_nonnull(strstr(find_term(o, "disks")->source, "for 6 qcow2 image(s)"));
     g_assert_null(strstr(find_term(o, "disks")->source, "could not read"));
 }
 
@@ -804,8 +860,8 @@ test_profile_terms(void)
     g_assert_cmpuint(find_term(o, "qemu_base")->bytes, ==, 40 * MiB);
     g_assert_cmpuint(find_term(o, "vcpus")->bytes, ==, 2 * MiB);
     g_assert_cmpuint(find_term(o, "kernel_ram")->bytes, ==, 4 * MiB);
-    g_assert_cmpuint(find_term(o, "nics")->bytes, ==, 3 * MiB);
-    g_assert_cmpuint(o->total, ==, 49 * MiB);
+    g_assert_cmpuint(find_term(o, "nics")->bytes, ==, 1 * MiB);
+    g_assert_cmpuint(o->total, ==, 47 * MiB);
     for (const char *const *n = (const char *const[]){"qemu_base", "vcpus", "kernel_ram", NULL}; *n;
          n++) {
         g_assert_cmpstr(find_term(o, *n)->basis, ==, "profile");
@@ -813,7 +869,7 @@ test_profile_terms(void)
         g_assert_nonnull(strstr(find_term(o, *n)->source, "6.1.0-test"));
     }
     g_assert_cmpstr(find_term(o, "nics")->basis, ==, "measured");
-    g_assert_cmpuint(overhead_profile_other(o), ==, 3 * MiB);
+    g_assert_cmpuint(overhead_profile_other(o), ==, 1 * MiB);
 }
 
 typedef struct {

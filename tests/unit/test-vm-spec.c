@@ -414,6 +414,26 @@ static void
 check_queues_3(const VmSpec *spec)
 {
     g_assert_cmpuint(spec->net_queues, ==, 3);
+    g_assert_cmpuint(spec->net_user, ==, 1);
+}
+
+/* Which backends are user networking: slirp runs inside qemu, with its host sockets. */
+static void
+check_user_1(const VmSpec *spec)
+{
+    g_assert_cmpuint(spec->net_user, ==, 1);
+}
+
+static void
+check_user_0(const VmSpec *spec)
+{
+    g_assert_cmpuint(spec->net_user, ==, 0);
+}
+
+static void
+check_user_3(const VmSpec *spec)
+{
+    g_assert_cmpuint(spec->net_user, ==, 3);
 }
 
 static void
@@ -1142,6 +1162,22 @@ static const SpecCase cases[] = {
     {"nic/nic-queues", ARGV("-nic", "tap,queues=2", "-nic", "user", "-nodefaults"),
      .guest_ram = 134217728, .nics = 2, .extra = check_queues_3},
     {"nic/nodefaults", ARGV("-nodefaults"), .guest_ram = 134217728, .extra = check_queues_0},
+    {"nic/default-is-user", NO_ARGS, .guest_ram = 134217728, .nics = 1, .videos = 1,
+     .extra = check_user_1},
+    {"nic/nic-default-type-is-user", ARGV("-nic", "model=virtio-net-pci", "-nodefaults"),
+     .guest_ram = 134217728, .nics = 1, .extra = check_user_1},
+    {"nic/tap-is-not-user",
+     ARGV("-netdev", "tap,id=n0,vhost=on", "-device", "virtio-net-pci,netdev=n0", "-nodefaults"),
+     .guest_ram = 134217728, .nics = 1, .extra = check_user_0},
+    {"nic/bridge-and-socket-are-not-user",
+     ARGV("-nic", "bridge,br=br0", "-netdev", "socket,id=s0,listen=:1234", "-device",
+          "e1000,netdev=s0", "-nodefaults"),
+     .guest_ram = 134217728, .nics = 2, .extra = check_user_0},
+    {"nic/users",
+     ARGV("-netdev", "user,id=u0", "-device", "virtio-net-pci,netdev=u0", "-netdev",
+          "{\"type\":\"user\",\"id\":\"u1\"}", "-device", "e1000,netdev=u1", "-net",
+          "user", "-net", "nic", "-nodefaults"),
+     .guest_ram = 134217728, .nics = 3, .extra = check_user_3},
 
     /* ---- video: qemu's default VGA unless a VGA-class card, -vga or -nodefaults ---- */
     {"video/vga-none", ARGV("-vga", "none"), .guest_ram = 134217728, .nics = 1},

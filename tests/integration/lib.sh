@@ -92,13 +92,19 @@ idle_qemu_args() { # NAME RAM_MIB
 
 # A guest that boots the kernel, touches all its RAM, runs TOUCHER_CODE_KB KiB of distinct code
 # (tests/vm/toucher.c) and powers off.  Fills the array TOUCHER with qemu's arguments.
+# TOUCHER_ACCEL=kvm runs it under KVM (-cpu host; the caller requires /dev/kvm): what a test
+# about the envelope rather than about TCG's translation cache wants.  TOUCHER_EXTRA: more
+# toucher.* options (tests/vm/toucher.c).
 TOUCHER_CODE_KB=${TOUCHER_CODE_KB:-1536}
+TOUCHER_ACCEL=${TOUCHER_ACCEL:-tcg}
 toucher_args() { # NAME RAM_MIB [SMP]
     [[ -n "$TOUCHER_INITRD" && -f "$TOUCHER_INITRD" ]] || fail "no toucher initramfs ('$TOUCHER_INITRD')"
-    TOUCHER=(-name "guest=$1" -machine q35 -accel tcg -m "$2" -smp "${3:-1}" -nodefaults
+    local accel=(-accel tcg)
+    [[ "$TOUCHER_ACCEL" == kvm ]] && accel=(-accel kvm -cpu host)
+    TOUCHER=(-name "guest=$1" -machine q35 "${accel[@]}" -m "$2" -smp "${3:-1}" -nodefaults
         -display none -serial "file:/tmp/$1.console" -no-reboot -kernel "$KERNEL"
         -initrd "$TOUCHER_INITRD"
-        -append "console=ttyS0 panic=-1 quiet toucher.code_kb=$TOUCHER_CODE_KB")
+        -append "console=ttyS0 panic=-1 quiet toucher.code_kb=$TOUCHER_CODE_KB ${TOUCHER_EXTRA:-}")
 }
 
 cg_read() { cat "$CG/$1"; }

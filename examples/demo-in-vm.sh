@@ -19,7 +19,7 @@ wait_exec "$pid"
 /usr/bin/python3 "$(dirname "$0")/../tests/vm/display-client.py" --vnc 127.0.0.1:5901 \
     >/tmp/demo-viewer.log 2>&1 &
 scope=vmmem.slice/vmmem-demo.scope
-echo "qemu pid $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-100)..."
+echo "pid $pid now runs $(readlink "/proc/$pid/exe"), argv as given: $(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-80)..."
 echo "its cgroup:  $(cat "/proc/$pid/cgroup")"
 for f in memory.max memory.high memory.swap.max memory.oom.group; do
     printf '  %-17s %s\n' "$f" "$(cat "$CG/$scope/$f")"
@@ -32,5 +32,5 @@ grep -a -E 'toucher: (display|touched)' /tmp/demo.console | sed 's/^/guest conso
 echo "viewer: $(tail -n 1 /tmp/demo-viewer.log)"
 peak=$(cat "$CG/$scope/memory.peak")
 max=$(cat "$CG/$scope/memory.max")
-echo "memory.peak $((peak >> 20)) MiB of memory.max $((max >> 20)) MiB; OOM kills: $(awk '$1=="oom_kill"{print $2}' "$CG/$scope/memory.events")"
+echo "memory.peak $((peak >> 20)) MiB of memory.max $((max >> 20)) MiB (page cache of qemu's files is reclaimed at the limit: memory.events max $(awk '$1=="max"{print $2}' "$CG/$scope/memory.events")); OOM kills: $(awk '$1=="oom_kill"{print $2}' "$CG/$scope/memory.events")"
 "$VMMEM" gc

@@ -45,6 +45,29 @@ prepare_exec(const Policy *policy)
         die(1, "cannot install the seccomp filter: %s", error->message);
 }
 
+/* Inside a libvirt domain the environment is the domain XML's (<qemu:env>), and whoever may
+ * define a domain need not be trusted with the host's policy: root's file is the one read
+ * (VMMEM_CONFIG is ignored), and it lists the variables that count (domain-env, none by
+ * default). */
+static vmmem_config *
+load_domain_config(void)
+{
+    vmmem_config *config = NULL;
+    vmmem_error *error = NULL;
+
+    if (vmmem_config_new(NULL, VMMEM_CONFIG_IGNORE_ENV, &config, &error) < 0)
+        die_vmmem(1, error);
+    for (const LauncherEnvKey *k = launcher_env_keys; k->variable; k++) {
+        const char *value = getenv(k->variable);
+
+        if (!value || !*value || !(config->config->domain_env & config_domain_env_bit(k->key)))
+            continue;
+        if (vmmem_config_set(config, k->key, value, &error) < 0)
+            die(1, "%s: %s", k->variable, vmmem_error_get_message(error));
+    }
+    return config;
+}
+
 /* Exec failed while inside our scope: step out, remove it, report. */
 static void fail_exec(vmmem_scope *scope, const char *qemu, int errnum) __attribute__((noreturn));
 
@@ -89,60 +112,79 @@ detect_libvirt_domain(char **ret_problem)
     return g_steal_pointer(&domain);
 }
 
-/* Asks vmmemd; 0 with its reply, or -errno with *@ret_reason. */
+static int fail_reason(char **ret_reason, int errnum, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+static int
+fail_reason(char **ret_reason, int errnum, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    *ret_reason = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    return -errnum;
+}
+
+/* One message from vmmemd: the hello (1), a reply (0), or -errno with *@ret_reason. */
+static int
+receive(int fd, const char *socket_path, VmmemdReply *reply, char **ret_reason)
+{
+    ssize_t n = recv(fd, reply, sizeof(*reply), MSG_TRUNC);
+    const VmmemdHello *hello = (const VmmemdHello *)reply;
+
+    if (n < 0) {
+        int e = errno == EAGAIN ? ETIMEDOUT : errno;
+        return fail_reason(ret_reason, e, "no answer from vmmemd at %s: %s", socket_path,
+                           g_strerror(e));
+    }
+    if (n == (ssize_t)sizeof(*hello) && hello->magic == VMMEMD_HELLO_MAGIC &&
+        hello->version == VMMEMD_VERSION)
+        return 1;
+    if (n != (ssize_t)sizeof(*reply) || reply->magic != VMMEMD_MAGIC)
+        return fail_reason(ret_reason, EPROTO, "malformed answer from vmmemd at %s", socket_path);
+    reply->message[sizeof(reply->message) - 1] = '\0';
+    reply->warning[sizeof(reply->warning) - 1] = '\0';
+    if (reply->status < 0)
+        return fail_reason(ret_reason, -reply->status, "vmmemd: %s", reply->message);
+    return 0;
+}
+
+/* Asks vmmemd (vmmemd-proto.h); 0 with its reply, or -errno with *@ret_reason. */
 static int
 ask_helper(const char *socket_path, VmmemdReply *reply, char **ret_reason)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     struct timeval tv = {.tv_sec = VMMEMD_TIMEOUT_MS / 1000};
     VmmemdRequest req = {.magic = VMMEMD_MAGIC, .version = VMMEMD_VERSION};
-    ssize_t n;
-    int fd, e;
+    int fd, r;
 
     g_strlcpy(addr.sun_path, socket_path, sizeof(addr.sun_path));
     /* CLOEXEC: qemu must not inherit a channel to the root helper. */
     fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        e = errno;
-        *ret_reason = g_strdup_printf("socket: %s", g_strerror(e));
-        return -e;
-    }
+    if (fd < 0)
+        return fail_reason(ret_reason, errno, "socket: %s", g_strerror(errno));
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-        e = errno;
-        *ret_reason = g_strdup_printf("cannot reach vmmemd at %s: %s", socket_path, g_strerror(e));
-        goto fail;
+        r = fail_reason(ret_reason, errno, "cannot reach vmmemd at %s: %s", socket_path,
+                        g_strerror(errno));
+        goto out;
     }
+    r = receive(fd, socket_path, reply, ret_reason);
+    if (r != 1)
+        goto out;
     if (send(fd, &req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req)) {
-        e = errno ? errno : EIO;
-        *ret_reason =
-            g_strdup_printf("cannot send to vmmemd at %s: %s", socket_path, g_strerror(e));
-        goto fail;
+        int e = errno ? errno : EIO;
+        r = fail_reason(ret_reason, e, "cannot send to vmmemd at %s: %s", socket_path,
+                        g_strerror(e));
+        goto out;
     }
-    n = recv(fd, reply, sizeof(*reply), MSG_TRUNC);
-    if (n < 0) {
-        e = errno == EAGAIN ? ETIMEDOUT : errno;
-        *ret_reason =
-            g_strdup_printf("no answer from vmmemd at %s: %s", socket_path, g_strerror(e));
-        goto fail;
-    }
-    if (n != (ssize_t)sizeof(*reply) || reply->magic != VMMEMD_MAGIC) {
-        e = EPROTO;
-        *ret_reason = g_strdup_printf("malformed answer from vmmemd at %s", socket_path);
-        goto fail;
-    }
+    r = receive(fd, socket_path, reply, ret_reason);
+    if (r == 1)
+        r = fail_reason(ret_reason, EPROTO, "malformed answer from vmmemd at %s", socket_path);
+out:
     close(fd);
-    reply->message[sizeof(reply->message) - 1] = '\0';
-    reply->warning[sizeof(reply->warning) - 1] = '\0';
-    if (reply->status < 0) {
-        *ret_reason = g_strdup_printf("vmmemd: %s", reply->message);
-        return reply->status;
-    }
-    return 0;
-fail:
-    close(fd);
-    return -e;
+    return r;
 }
 
 /* strict: the one-line reason, and qemu does not start.  fail-open: the same line as a warning,
@@ -169,6 +211,7 @@ run_libvirt_domain(vmmem_config *config, LibvirtDomain *domain, char *problem, c
     g_autofree char *reason = problem;
     vmmem_error *error = NULL;
     VmmemdReply reply = {0};
+    gint64 start;
     Policy policy;
 
     /* Parsed here too: the probe check, and the VM name for its [vm NAME] policy. */
@@ -181,11 +224,20 @@ run_libvirt_domain(vmmem_config *config, LibvirtDomain *domain, char *problem, c
         execv(qemu, argv);
         die(127, "cannot execute '%s': %s", qemu, strerror(errno));
     }
-    config_policy_for(config->config, spec ? vmmem_spec_get_name(spec) : NULL, &policy);
+    /* A [vm NAME] policy only for the domain's own name: argv's is the XML's to claim. */
+    if (spec && !reason) {
+        g_autoptr(GError) bad_name = NULL;
+        if (libvirt_domain_check_name(domain, vmmem_spec_get_name(spec), &bad_name) < 0)
+            reason = g_strdup(bad_name->message);
+    }
+    config_policy_for(config->config, spec && !reason ? vmmem_spec_get_name(spec) : NULL, &policy);
 
+    start = g_get_monotonic_time();
     if (!reason && ask_helper(config->config->helper_socket, &reply, &reason) == 0) {
+        /* How long the domain start waited for vmmemd: what a starved helper would show. */
         if (!quiet(privileged))
-            fprintf(stderr, "%s: %s\n", program_name, reply.message);
+            fprintf(stderr, "%s: %s (vmmemd answered in %" G_GINT64_FORMAT " ms)\n", program_name,
+                    reply.message, (g_get_monotonic_time() - start) / 1000);
         if (reply.warning[0])
             warn("warning: %s", reply.warning);
     } else {
@@ -247,12 +299,11 @@ main(int argc, char **argv)
     Policy policy;
     bool dry_run;
 
-    config = load_config(NULL, privileged);
+    dry_run = !privileged && g_strcmp0(getenv("VMMEM_DRY_RUN"), "1") == 0;
+    domain = detect_libvirt_domain(&problem);
+    config = domain && !dry_run ? load_domain_config() : load_config(NULL, privileged);
     qemu = vmmem_config_get_qemu_binary(config);
     check_qemu_binary(qemu);
-    dry_run = !privileged && g_strcmp0(getenv("VMMEM_DRY_RUN"), "1") == 0;
-
-    domain = detect_libvirt_domain(&problem);
     if (domain && !dry_run)
         run_libvirt_domain(config, domain, g_steal_pointer(&problem), qemu, argc, argv, privileged);
     if (domain)

@@ -20,18 +20,17 @@ QEMU=/usr/bin/qemu-system-x86_64
 LAUNCHER=
 LAUNCHER_GIVEN=0
 AUTO=0
-CONF=/etc/vmmem/vmmem.conf
+# A drop-in of its own (docs/config.md: read after vmmem.conf), so that the administrator's
+# file is never edited.
+DROPIN=/etc/vmmem/vmmem.conf.d/50-vmmem-system-wide.conf
 HOOK=/etc/apt/apt.conf.d/80vmmem-system-wide
 CAPS_DIR=/var/cache/libvirt/qemu/capabilities
-LOCK=/run/lock/vmmem-system-wide.lock
+# In /run itself, which only root may write: no one else can plant a symlink there or hold the
+# lock (unlike /run/lock, which is world-writable).
+LOCK=/run/vmmem-system-wide.lock
 DEFAULT_SOCKET=/run/vmmem/vmmemd.sock
 
-# Markers in vmmem.conf: they let `disable` undo exactly what `enable` wrote, even after the
-# administrator has edited the rest of the file.
-M_KEY="# $PROG: the next line is managed by '$PROG'; '$PROG disable' removes it"
-M_PREV="# $PROG: it replaced: "
-M_FILE="# $PROG: file created by '$PROG enable'"
-M_GROUP="# $PROG: the next group header was added by '$PROG enable'"
+DROPIN_MARK="# Written by '$PROG enable'; '$PROG disable' removes it."
 HOOK_MARK="// Installed by '$PROG enable'; '$PROG disable' removes it."
 
 UNDO=()
@@ -46,7 +45,7 @@ usage: $PROG enable [--launcher PATH] [--qemu PATH]
        $PROG status [--launcher PATH] [--qemu PATH]
 
 enable   divert QEMU (default $QEMU) to QEMU.real, install vmmem-qemu as QEMU,
-         set 'qemu = QEMU.real' in $CONF, install an apt hook
+         set 'qemu = QEMU.real' in $DROPIN, install an apt hook
 refresh  invalidate libvirt's capabilities cache for QEMU (after a qemu upgrade) and
          re-copy vmmem-qemu if the installed one differs; --auto: only when needed
 disable  undo enable
@@ -100,6 +99,7 @@ run() {
     if ! out=$("$@" 2>&1); then
         out=${out%$'\n'}
         local name=$1
+        [[ $name == setsid ]] && name=$3
         [[ $name == divert ]] && name=dpkg-divert
         die "$name failed: ${out##*$'\n'}"
     fi
@@ -127,12 +127,38 @@ check_path() {
         die "$1 '$2' must be an absolute path of letters, digits and /._+-"
 }
 
+# Opened without truncation (<>) in a folder only root may write, and refused if it is a
+# symlink, so the lock can neither clobber nor follow anything.
 lock() {
-    local f
+    local f dir
     f=$(p "$LOCK")
-    mkdir -p "${f%/*}"
-    exec 9>"$f"
+    dir=${f%/*}
+    mkdir -p "$dir"
+    if [[ -z "$ROOT" ]]; then
+        [[ "$(stat -c '%u' "$dir")" == 0 && $((0$(stat -c '%a' "$dir") & 022)) == 0 ]] ||
+            die "$dir must belong to root and be writable by root only, for the lock $f"
+    fi
+    [[ ! -L "$f" ]] || die "the lock $f is a symlink; remove it"
+    (umask 077 && : 9<>"$f") 2>/dev/null || die "cannot open the lock $f"
+    exec 9<>"$f"
     flock -w 60 9 || die "another $PROG is running (lock $f)"
+}
+
+# A step that must not be cut in half (dpkg-divert renames, then records): the command runs in
+# a session of its own, out of reach of the terminal's ^C, and a signal to this script waits
+# until the step is over, when it stops the run and undoes everything.
+INTERRUPTED=0
+critical() {
+    local -a cmd=("$@")
+    if [[ $1 == divert ]]; then
+        cmd=(dpkg-divert)
+        [[ -n "$ROOT" ]] && cmd+=(--admindir "$ROOT/var/lib/dpkg" --instdir "$ROOT")
+        cmd+=("${@:2}")
+    fi
+    trap 'INTERRUPTED=1' INT TERM HUP
+    run setsid -w "${cmd[@]}"
+    trap 'die "interrupted"' INT TERM HUP
+    ((!INTERRUPTED)) || die "interrupted"
 }
 
 mktmp() { [[ -n "$TMP" ]] || TMP=$(mktemp -d "${TMPDIR:-/tmp}/$PROG.XXXXXX"); }
@@ -162,19 +188,9 @@ divert_state() {
     fi
 }
 
-# The last 'qemu' value of the [vmmem] groups (GKeyFile: the last one wins), or nothing.
-conf_qemu() {
-    local f
-    f=$(p "$CONF")
-    [[ -f "$f" ]] || return 0
-    awk '
-        function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t\r]+$/, "", s); return s }
-        /^[ \t]*\[/ { vm = (trim($0) == "[vmmem]"); next }
-        vm && /^[ \t]*qemu[ \t]*=/ { v = $0; sub(/^[^=]*=/, "", v); val = trim(v) }
-        END { if (val != "") print val }' "$f"
-}
-
-conf_ok() { [[ "$(conf_qemu)" == "$(REAL)" ]]; }
+# Our drop-in holds exactly what enable writes.
+dropin_text() { printf '%s\n[vmmem]\nqemu = %s\n' "$DROPIN_MARK" "$(REAL)"; }
+conf_ok() { [[ -f "$(p "$DROPIN")" && "$(cat "$(p "$DROPIN")")" == "$(dropin_text)" ]]; }
 hook_ok() { [[ -f "$(p "$HOOK")" ]] && grep -qF "$HOOK_MARK" "$(p "$HOOK")"; }
 wrapper_ok() {
     [[ -f "$(p "$QEMU")" && -x "$(p "$QEMU")" && -f "$(p "$(REAL)")" ]] &&
@@ -196,18 +212,6 @@ resolve_launcher() {
     else
         LAUNCHER=
     fi
-}
-
-helper_socket() {
-    local s=
-    if [[ -f "$(p "$CONF")" ]]; then
-        s=$(awk '
-            function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t\r]+$/, "", s); return s }
-            /^[ \t]*\[/ { vm = (trim($0) == "[vmmem]"); next }
-            vm && /^[ \t]*helper-socket[ \t]*=/ { v = $0; sub(/^[^=]*=/, "", v); val = trim(v) }
-            END { print val }' "$(p "$CONF")")
-    fi
-    printf '%s' "${s:-$DEFAULT_SOCKET}"
 }
 
 # --- libvirt's capabilities cache ------------------------------------------------------------
@@ -254,72 +258,40 @@ install_copy() { # src dst
 WRAP_TMP=
 undo_wrap_tmp() { rm -f "$WRAP_TMP"; }
 
+# Registered before dpkg-divert --add runs: whatever part of it happened is undone.
 undo_divert() {
+    local pkg
+    pkg=$(divert --listpackage "$QEMU") || return 1
+    [[ -n "$pkg" ]] || return 0
     # Only while the real qemu sits at .real is the file at QEMU ours to remove.
-    [[ -f "$(p "$(REAL)")" ]] || return 1
-    rm -f "$(p "$QEMU")"
+    if [[ -f "$(p "$(REAL)")" ]]; then rm -f "$(p "$QEMU")"; fi
     divert --local --rename --divert "$(REAL)" --remove "$QEMU"
 }
 
-CONF_EXISTED=0
-CONF_DIR_MADE=0
+DROPIN_DIRS=()
 undo_config() {
-    local f
-    f=$(p "$CONF")
-    if ((CONF_EXISTED)); then
-        mkdir -p "${f%/*}"
-        cp -p "$TMP/conf.orig" "$f"
-    else
-        rm -f "$f"
-        if ((CONF_DIR_MADE)); then rmdir "${f%/*}"; fi
-    fi
+    local i
+    rm -f "$(p "$DROPIN")"
+    for ((i = ${#DROPIN_DIRS[@]} - 1; i >= 0; i--)); do rmdir "${DROPIN_DIRS[i]}"; done
 }
 
 undo_hook() { rm -f "$(p "$HOOK")"; }
 
-# Set 'qemu = QEMU.real' in the [vmmem] group: replace the last qemu line (remembering it in a
-# marker), else add it under the first [vmmem] header, else append a [vmmem] group.
+# 'qemu = QEMU.real' in a drop-in of our own, mode 0644: vmmem-qemu reads it as the qemu user.
 config_set() {
-    local f out created=0
-    f=$(p "$CONF")
-    mktmp
-    if [[ -e "$f" ]]; then
-        [[ -f "$f" ]] || die "$CONF is not a regular file"
-        CONF_EXISTED=1
-        run cp -p "$f" "$TMP/conf.orig"
-    else
-        created=1
-        if [[ ! -d "${f%/*}" ]]; then
-            run mkdir -p -m 0755 "${f%/*}"
-            CONF_DIR_MADE=1
+    local f d
+    f=$(p "$DROPIN")
+    [[ ! -e "$f" || -f "$f" ]] || die "$DROPIN is not a regular file"
+    for d in "$(p "${DROPIN%/*/*}")" "$(p "${DROPIN%/*}")"; do
+        if [[ ! -d "$d" ]]; then
+            run mkdir -m 0755 "$d"
+            DROPIN_DIRS+=("$d")
         fi
-        : >"$TMP/conf.orig"
-    fi
+    done
     UNDO+=(undo_config)
-    out="$TMP/conf.new"
-    awk -v ours="qemu = $(REAL)" -v mkey="$M_KEY" -v mprev="$M_PREV" -v mfile="$M_FILE" \
-        -v mgroup="$M_GROUP" -v created="$created" '
-        function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t\r]+$/, "", s); return s }
-        NR == FNR {
-            if ($0 ~ /^[ \t]*\[/) { vm = (trim($0) == "[vmmem]"); if (vm && !first) first = FNR; next }
-            if (vm && $0 ~ /^[ \t]*qemu[ \t]*=/) { last = FNR; prev = trim($0) }
-            next
-        }
-        FNR == last { print mkey; print mprev prev; print ours; next }
-        { print }
-        FNR == first && !last { print mkey; print ours }
-        END {
-            if (created && FNR == 0) print mfile
-            if (!first) { if (FNR) print ""; print mgroup; print "[vmmem]"; print mkey; print ours }
-        }' "$TMP/conf.orig" "$TMP/conf.orig" >"$out" || die "cannot edit $CONF"
-    if ((CONF_EXISTED)); then
-        run chmod --reference="$f" "$out"
-        [[ $(id -u) == 0 ]] && run chown --reference="$f" "$out"
-    else
-        run chmod 0644 "$out"
-    fi
-    # vmmem-qemu reads the file as the qemu user.
-    run mv -f "$out" "$f"
+    dropin_text >"$f.vmmem-new" 2>/dev/null || { rm -f "$f.vmmem-new"; die "cannot write $DROPIN"; }
+    run chmod 0644 "$f.vmmem-new"
+    run mv -f "$f.vmmem-new" "$f"
 }
 
 hook_write() {
@@ -388,8 +360,8 @@ cmd_enable() {
         WRAP_TMP=$(p "${QEMU%/*}")/.${QEMU##*/}.vmmem-new
         UNDO+=(undo_wrap_tmp)
         run install -m 0755 "${own[@]}" "$LAUNCHER" "$WRAP_TMP"
-        run divert --local --rename --divert "$(REAL)" --add "$QEMU"
         UNDO+=(undo_divert)
+        critical divert --local --rename --divert "$(REAL)" --add "$QEMU"
         run mv -f "$WRAP_TMP" "$(p "$QEMU")"
         if [[ -z "$ROOT" ]] && command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled &&
             command -v restorecon >/dev/null 2>&1; then
@@ -405,12 +377,10 @@ cmd_enable() {
 
     UNDO=()
     say "enabled: $QEMU is now vmmem-qemu (a copy of $LAUNCHER); the real qemu is $(REAL)"
-    local sock
-    sock=$(helper_socket)
-    if [[ ! -S "$(p "$sock")" ]]; then
-        say "warning: vmmemd's socket $sock does not exist: with policy strict (the default)" \
-            "libvirt domains will not start until vmmemd runs" \
-            "(systemctl enable --now vmmemd.socket)"
+    if [[ ! -S "$(p "$DEFAULT_SOCKET")" ]]; then
+        say "warning: vmmemd's socket $DEFAULT_SOCKET does not exist: with policy strict (the" \
+            "default) libvirt domains will not start until vmmemd runs" \
+            "(systemctl enable --now vmmemd.socket; or the helper-socket you configured)"
     fi
     return 0
 }
@@ -465,61 +435,21 @@ undo_wrapper_removed() { mv -f "$WRAPPER_SAVED" "$(p "$QEMU")"; }
 undo_divert_removed() { divert --local --rename --divert "$(REAL)" --add "$QEMU"; }
 undo_hook_removed() { cp -p "$TMP/hook.orig" "$(p "$HOOK")"; }
 
-# Remove what config_set wrote: the marked qemu line goes, the line it replaced comes back.
+undo_config_removed() {
+    mkdir -p "$(p "${DROPIN%/*}")"
+    cp -p "$TMP/dropin.orig" "$(p "$DROPIN")"
+}
+
+# Removes the drop-in, and its folders when nothing else is left in them.
 config_unset() {
     local f
-    f=$(p "$CONF")
-    [[ -f "$f" ]] || return 0
-    if ! grep -qF "# $PROG:" "$f"; then
-        if [[ "$(conf_qemu)" == "$(REAL)" ]]; then
-            say "left 'qemu = $(REAL)' in $CONF (not written by $PROG): remove it, that file is gone"
-        fi
-        return 0
-    fi
+    f=$(p "$DROPIN")
+    [[ -e "$f" ]] || return 0
     mktmp
-    run cp -p "$f" "$TMP/conf.orig"
-    CONF_EXISTED=1
-    UNDO+=(undo_config)
-    awk -v oursval="$(REAL)" -v mkey="$M_KEY" -v mprev="$M_PREV" -v mfile="$M_FILE" \
-        -v mgroup="$M_GROUP" '
-        function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t\r]+$/, "", s); return s }
-        $0 == mfile { next }
-        $0 == mgroup { added = 1; next }
-        added && trim($0) == "[vmmem]" { out[++n] = $0; gh = n; added = 0; next }
-        $0 == mkey { pending = 1; restore = ""; next }
-        pending && index($0, mprev) == 1 { restore = substr($0, length(mprev) + 1); next }
-        pending {
-            pending = 0
-            if ($0 ~ /^[ \t]*qemu[ \t]*=/) {
-                v = $0; sub(/^[^=]*=/, "", v)
-                if (trim(v) == oursval) { if (restore != "") out[++n] = restore; next }
-            }
-        }
-        { out[++n] = $0 }
-        END {
-            # The [vmmem] header enable appended goes too, unless keys were added under it since.
-            drop = gh > 0
-            for (i = gh + 1; drop && i <= n; i++) {
-                t = trim(out[i])
-                if (t ~ /^\[/) break
-                if (t != "" && t !~ /^#/) drop = 0
-            }
-            for (i = 1; i <= n; i++)
-                if (!drop || (i != gh && !(i == gh - 1 && out[i] == ""))) print out[i]
-        }' "$TMP/conf.orig" >"$TMP/conf.new" || die "cannot edit $CONF"
-    if grep -qxF "$M_FILE" "$TMP/conf.orig" &&
-        ! grep -Evq '^[[:space:]]*(#.*|\[vmmem\][[:space:]]*)?$' "$TMP/conf.new"; then
-        run rm -f "$f"
-        rmdir "${f%/*}" 2>/dev/null || true
-        say "removed $CONF (it only held what $PROG wrote)"
-        return 0
-    fi
-    run chmod --reference="$f" "$TMP/conf.new"
-    [[ $(id -u) == 0 ]] && run chown --reference="$f" "$TMP/conf.new"
-    run mv -f "$TMP/conf.new" "$f"
-    if [[ "$(conf_qemu)" == "$(REAL)" ]]; then
-        say "left 'qemu = $(REAL)' in $CONF (edited since enable): remove it, that file is gone"
-    fi
+    run cp -p "$f" "$TMP/dropin.orig"
+    UNDO+=(undo_config_removed)
+    run rm -f "$f"
+    rmdir "${f%/*}" 2>/dev/null && rmdir "${f%/*/*}" 2>/dev/null || true
 }
 
 cmd_disable() {
@@ -534,7 +464,7 @@ cmd_disable() {
     case $state in
     foreign) die "$QEMU is diverted by someone else ($DLINE); not touching it" ;;
     none)
-        if [[ ! -e "$hook" ]] && ! grep -qsF "# $PROG:" "$(p "$CONF")"; then
+        if [[ ! -e "$hook" && ! -e "$(p "$DROPIN")" ]]; then
             say "not enabled; nothing to do"
             return 0
         fi
@@ -561,7 +491,7 @@ cmd_disable() {
             UNDO+=(undo_wrapper_removed)
         fi
         UNDO+=(undo_divert_removed)
-        run divert --local --rename --divert "$(REAL)" --remove "$QEMU"
+        critical divert --local --rename --divert "$(REAL)" --remove "$QEMU"
         if [[ -n "$WRAPPER_SAVED" ]]; then rm -f "$WRAPPER_SAVED"; fi
     fi
 
@@ -614,23 +544,19 @@ cmd_status() {
     if conf_ok; then
         have=$((have + 1))
         line="qemu = $(REAL)"
-        grep -qF "$M_KEY" "$(p "$CONF")" && line+=" (set by $PROG)"
+    elif [[ -e "$(p "$DROPIN")" ]]; then
+        line="not what $PROG writes (run '$PROG enable')"
     else
-        line="qemu = $(conf_qemu)"
-        if [[ ! -e "$(p "$CONF")" ]]; then
-            line="does not exist"
-        elif [[ "$line" == "qemu = " ]]; then
-            line="no qemu key in [vmmem]"
-        fi
+        line="does not exist"
     fi
-    out+=("  config:     $CONF: $line")
+    out+=("  config:     $DROPIN: $line")
     if hook_ok; then
         have=$((have + 1))
         out+=("  apt hook:   $HOOK")
     else
         out+=("  apt hook:   none")
     fi
-    sock=$(helper_socket)
+    sock=$DEFAULT_SOCKET
     if [[ -S "$(p "$sock")" ]]; then
         out+=("  vmmemd:     $sock")
     else

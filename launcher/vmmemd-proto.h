@@ -3,13 +3,28 @@
 
 #include <stdint.h>
 
-/* vmmem-qemu <-> vmmemd, over a SOCK_SEQPACKET UNIX socket (docs/libvirt.md).  One request, one
- * reply, then vmmemd closes.  The request carries nothing the daemon acts on: it takes the peer
- * from SO_PEERCRED and reads that process's cgroup, command line and environment from /proc
- * itself, so there is no field for a hostile requester to fill in. */
+/* vmmem-qemu <-> vmmemd, over a SOCK_SEQPACKET UNIX socket (docs/libvirt.md).
+ *
+ *   launcher                     vmmemd
+ *   connect            ->
+ *                      <-        hello          (or at once a reply: refused)
+ *   request            ->                       (with the kernel's SCM_CREDENTIALS)
+ *                      <-        reply, close
+ *
+ * The request carries nothing the daemon acts on: it takes the peer from SO_PEERCRED and reads
+ * that process's cgroup, command line and environment from /proc itself.  The hello orders the
+ * exchange: vmmemd holds a pidfd of the peer before it says hello, so the credentials the kernel
+ * attaches to the request prove that the process behind the pidfd is the one that asked (a pid
+ * number alone can be reused; vmmemd.c). */
 
-#define VMMEMD_MAGIC   0x444d4d56u /* "VMMD" */
-#define VMMEMD_VERSION 1u
+#define VMMEMD_MAGIC       0x444d4d56u /* "VMMD": request and reply */
+#define VMMEMD_HELLO_MAGIC 0x484d4d56u /* "VMMH" */
+#define VMMEMD_VERSION     2u
+
+typedef struct {
+    uint32_t magic; /* VMMEMD_HELLO_MAGIC */
+    uint32_t version;
+} VmmemdHello;
 
 typedef struct {
     uint32_t magic;

@@ -2,351 +2,283 @@
 /*
  * vmmemd: the root side of vmmem-qemu under libvirt (docs/libvirt.md).  libvirt execs the
  * launcher as its qemu user with no capabilities, already placed in a domain cgroup whose files
- * belong to root.  The launcher asks; vmmemd looks at the asking process itself (SO_PEERCRED,
- * then /proc/PID/{cgroup,cmdline,environ}), computes the envelope with root's config, and writes
- * only the memory files of that process's own libvirt domain cgroup.  Nothing in the request is
- * trusted because the request carries nothing.
+ * belong to root.  The launcher asks; vmmemd looks at the asking process itself and writes only
+ * the memory files of that process's own libvirt domain cgroup (vmmemd-serve.c).
+ *
+ * This file is the gate in front of that work.  One GLib main loop, one thread: it accepts,
+ * looks at the peer (SO_PEERCRED, then its /proc/PID/cgroup, which anyone may read) before it
+ * spends a child on it, and bounds the children per uid, per domain and in all, each with a
+ * hard deadline.  Signals arrive through a signalfd, so SIGTERM stops it at once and SIGCHLD
+ * reaps without a handler; the process stays single-threaded, which keeps fork() safe.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <glib-unix.h>
 #include <glib.h>
+#include <grp.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "cgroup-backend.h"
-#include "cgroup-plan.h"
 #include "cgroup-util.h"
 #include "common.h"
 #include "config.h"
-#include "envelope.h"
 #include "error.h"
-#include "host.h"
 #include "libvirt-domain.h"
-#include "vm-spec.h"
 #include "vmmemd-proto.h"
+#include "vmmemd-serve.h"
 
 const char *program_name = "vmmemd";
 
-/* A requester gets this long to send its request; each one is served in its own child, so a
- * client that connects and stays silent holds up nobody else. */
-#define REQUEST_TIMEOUT_S 2
-/* Bounds the children a local user can make us fork by opening connections. */
-#define MAX_CHILDREN 64
-/* libvirt's command lines run to a few KiB; this is far above any real one. */
-#define PROC_READ_MAX (1u << 20)
+/* The socket's group: Debian's libvirt-qemu user is in it (qemu.conf "user"), and libvirt
+ * starts qemu with that user's supplementary groups. */
+#define VMMEMD_DEFAULT_SOCKET_GROUP "libvirt-qemu"
+
+/* Children at once: in all, per uid (libvirt runs every domain as one qemu user by default, so
+ * this is the number of domains that may start at the same moment), per domain (a domain asks
+ * once per start; a second is a retry, a third is a process in it that is not the launcher). */
+#define MAX_CHILDREN            64
+#define MAX_CHILDREN_PER_UID    32
+#define MAX_CHILDREN_PER_DOMAIN 2
+/* A child that has not finished by then is killed: the hello exchange has its own 2 s, and
+ * the work after it is a few reads and writes. */
+#define CHILD_DEADLINE_S 5
+/* Refusals logged per window; the rest are counted into one line. */
+#define REFUSAL_LOG_BURST    10
+#define REFUSAL_LOG_WINDOW_S 10
+/* Connections taken per wake-up, so that a flood cannot keep signals and deadlines waiting. */
+#define ACCEPT_BATCH 256
 
 static char *opt_socket;
 static char *opt_config;
+static char *opt_socket_group;
 
-static int
-read_proc_file(int procfd, const char *name, char **ret_data, size_t *ret_len, GError **error)
-{
-    g_autofree char *buf = g_malloc(PROC_READ_MAX + 1);
-    size_t len = 0;
-    ssize_t n;
-    int fd = openat(procfd, name, O_RDONLY | O_CLOEXEC);
+typedef struct {
+    pid_t pid;
+    uid_t uid;
+    char *domain;
+    guint deadline;
+} Child;
 
-    if (fd < 0)
-        return vmmem_fail(error, errno == ENOENT ? ESRCH : errno, "cannot read /proc/PID/%s: %s",
-                          name, g_strerror(errno));
-    while (len < PROC_READ_MAX && (n = read(fd, buf + len, PROC_READ_MAX - len)) > 0)
-        len += (size_t)n;
-    close(fd);
-    if (len == PROC_READ_MAX)
-        return vmmem_fail(error, E2BIG, "/proc/PID/%s is larger than %u bytes", name,
-                          PROC_READ_MAX);
-    buf[len] = '\0';
-    *ret_data = g_steal_pointer(&buf);
-    if (ret_len)
-        *ret_len = len;
-    return 0;
-}
+typedef struct {
+    GMainLoop *loop;
+    int listen_fd;
+    GHashTable *children;   /* pid -> Child* */
+    GHashTable *per_uid;    /* uid -> count */
+    GHashTable *per_domain; /* domain cgroup path -> count */
+    VmmemdServeOptions serve;
+    /* Refusal log rate limit. */
+    gint64 window_start;
+    unsigned logged, suppressed;
+} Daemon;
 
-/* NUL-separated /proc/PID/cmdline or environ into a vector. */
-static char **
-split_nul(const char *data, size_t len)
-{
-    GPtrArray *v = g_ptr_array_new();
-
-    for (size_t off = 0; off < len; off += strlen(data + off) + 1)
-        g_ptr_array_add(v, g_strdup(data + off));
-    g_ptr_array_add(v, NULL);
-    return (char **)g_ptr_array_free(v, FALSE);
-}
-
-static int
-load_config_for(char **environ_v, Config **ret_config, GError **error)
-{
-    g_autoptr(Config) config = config_new_default();
-    const char *path = opt_config ? opt_config : VMMEM_DEFAULT_CONFIG_PATH;
-    int r;
-
-    /* Read at each request: a config change applies to the next VM without a restart. */
-    r = config_load_file(config, path, error);
-    if (r == -ENOENT && !opt_config) {
-        g_clear_error(error);
-        r = 0;
-    }
-    if (r < 0)
-        return r;
-    for (const LauncherEnvKey *k = launcher_env_keys; k->variable; k++) {
-        const char *value = k->from_domain ? g_environ_getenv(environ_v, k->variable) : NULL;
-        g_autoptr(GError) cause = NULL;
-
-        if (value && *value && config_set(config, k->key, value, &cause) < 0)
-            return vmmem_fail(error, vmmem_error_errno(cause), "%s: %s", k->variable,
-                              cause->message);
-    }
-    *ret_config = g_steal_pointer(&config);
-    return 0;
-}
-
-static char *
-kept_value(CgroupScope *scope, const char *file)
-{
-    for (guint i = 0; i < scope->kept->len; i++) {
-        const char *k = g_ptr_array_index(scope->kept, i);
-        if (g_str_has_prefix(k, file) && k[strlen(file)] == '=')
-            return g_strdup(k + strlen(file) + 1);
-    }
-    return NULL;
-}
-
-/* The reply's lines: what is in force, and a warning when libvirt's own hard limit is tighter
- * than the envelope. */
 static void
-describe(CgroupScope *scope, const Envelope *e, VmmemdReply *reply)
+child_free(Child *c)
 {
-    g_autofree char *max = format_size(e->memory_max);
-    g_autofree char *guest = format_size(e->guest_ram);
-    g_autofree char *over = format_size(e->overhead);
-    g_autofree char *hard = kept_value(scope, "memory.max");
-    g_autoptr(GString) msg = g_string_new(NULL);
-    guint64 hard_bytes = 0;
-
-    if (hard) {
-        g_autofree char *shown = NULL;
-        (void)g_ascii_string_to_unsigned(hard, 10, 0, G_MAXUINT64, &hard_bytes, NULL);
-        shown = format_size(hard_bytes);
-        g_string_append_printf(msg,
-                               "memory.max %s kept from libvirt's memtune (vmmem computes %s: "
-                               "guest %s + overhead %s) in /%s",
-                               shown, max, guest, over, scope->plan->path);
-        if (hard_bytes < e->memory_max)
-            g_snprintf(reply->warning, sizeof(reply->warning),
-                       "libvirt's memtune hard_limit (%s) is below vmmem's envelope (%s); the VM "
-                       "may be OOM-killed",
-                       shown, max);
-    } else {
-        g_string_append_printf(msg, "memory.max %s (guest %s + overhead %s) in /%s", max, guest,
-                               over, scope->plan->path);
-    }
-    for (guint i = 0; i < scope->kept->len; i++) {
-        const char *k = g_ptr_array_index(scope->kept, i);
-        if (!g_str_has_prefix(k, "memory.max="))
-            g_string_append_printf(msg, "; kept libvirt's %s", k);
-    }
-    /* The domain log has room for one warning: the memtune one matters more. */
-    if (!reply->warning[0] && e->warnings->len > 0)
-        g_strlcpy(reply->warning, g_ptr_array_index(e->warnings, 0), sizeof(reply->warning));
-    g_strlcpy(reply->message, msg->str, sizeof(reply->message));
+    if (c->deadline)
+        g_source_remove(c->deadline);
+    g_free(c->domain);
+    g_free(c);
 }
 
-/* The disk images and kernel the requester's command line names, read with its eyes: only
- * what its uid and groups (/proc/PID/status) may read, so that its envelope says nothing of
- * files it could not read itself. */
-static int
-probe_files_as(int procfd, const struct ucred *cred, HostInfo *host, const VmSpec *spec,
-               GError **error)
+static unsigned
+count_get(GHashTable *t, gconstpointer key)
 {
-    g_autofree char *status = NULL;
-    g_autoptr(GArray) groups = g_array_new(FALSE, FALSE, sizeof(gid_t));
-    g_auto(GStrv) lines = NULL;
-    HostCreds as = {.uid = cred->uid, .gid = cred->gid};
-    int r = read_proc_file(procfd, "status", &status, NULL, error);
-
-    if (r < 0)
-        return r;
-    lines = g_strsplit(status, "\n", -1);
-    for (char **l = lines; *l; l++) {
-        g_auto(GStrv) ids = NULL;
-        if (!g_str_has_prefix(*l, "Groups:"))
-            continue;
-        ids = g_strsplit_set(*l + strlen("Groups:"), " \t", -1);
-        for (char **id = ids; *id; id++) {
-            guint64 gid;
-            if (**id && g_ascii_string_to_unsigned(*id, 10, 0, G_MAXUINT32 - 1, &gid, NULL)) {
-                gid_t g = (gid_t)gid;
-                g_array_append_val(groups, g);
-            }
-        }
-    }
-    as.groups = (const gid_t *)groups->data;
-    as.n_groups = groups->len;
-    host_info_probe_files(host, spec, &as);
-    return 0;
-}
-
-static int
-serve(const struct ucred *cred, VmmemdReply *reply, GError **error)
-{
-    g_autofree char *proc = g_strdup_printf("/proc/%d", (int)cred->pid);
-    g_autofree char *cgroup_text = NULL, *cgroup = NULL, *cmdline = NULL, *environ_data = NULL;
-    g_auto(GStrv) argv = NULL, environ_v = NULL;
-    g_autoptr(LibvirtDomain) domain = NULL;
-    g_autoptr(Config) config = NULL;
-    g_autoptr(HostInfo) host = NULL;
-    g_autoptr(VmSpec) spec = NULL;
-    g_autoptr(Envelope) envelope = NULL;
-    g_autoptr(GPtrArray) warnings = NULL;
-    Profile *profile;
-    g_autoptr(CgroupPlan) plan = NULL;
-    g_autoptr(CgroupScope) scope = NULL;
-    g_autofree char *mount = NULL;
-    size_t cmdline_len = 0, environ_len = 0;
-    int pidfd = -1, procfd = -1, root_fd = -1, bad_index = -1, r;
-    struct stat st;
-
-    /* The pidfd tells us below whether the process we read is still the one that asked. */
-    pidfd = (int)syscall(SYS_pidfd_open, cred->pid, 0);
-    if (pidfd < 0)
-        return vmmem_fail(error, ESRCH, "pid %d is gone", (int)cred->pid);
-    procfd = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (procfd < 0) {
-        r = vmmem_fail(error, ESRCH, "pid %d is gone", (int)cred->pid);
-        goto out;
-    }
-    if (fstat(procfd, &st) < 0 || st.st_uid != cred->uid) {
-        r = vmmem_fail(error, EPERM, "pid %d is not owned by the connecting uid %u", (int)cred->pid,
-                       (unsigned)cred->uid);
-        goto out;
-    }
-    r = read_proc_file(procfd, "cgroup", &cgroup_text, NULL, error);
-    if (r < 0)
-        goto out;
-    r = cg_parse_proc_cgroup(cgroup_text, &cgroup, error);
-    if (r < 0)
-        goto out;
-    if (libvirt_domain_from_cgroup(cgroup, &domain) == 0) {
-        g_autofree char *shown = g_strescape(cgroup, NULL);
-        r = vmmem_fail(error, EPERM,
-                       "pid %d is in cgroup '/%s', not in a libvirt qemu domain cgroup; vmmemd "
-                       "applies envelopes to libvirt domains only",
-                       (int)cred->pid, shown);
-        goto out;
-    }
-    r = read_proc_file(procfd, "cmdline", &cmdline, &cmdline_len, error);
-    if (r == 0)
-        r = read_proc_file(procfd, "environ", &environ_data, &environ_len, error);
-    if (r < 0)
-        goto out;
-    /* Signal 0 only checks: ESRCH means gone.  EPERM (no CAP_KILL over another uid, as in the
-     * shipped unit) still proves the process is there. */
-    if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 && errno == ESRCH) {
-        r = vmmem_fail(error, ESRCH, "pid %d exited while its request was read", (int)cred->pid);
-        goto out;
-    }
-    argv = split_nul(cmdline, cmdline_len);
-    environ_v = split_nul(environ_data, environ_len);
-    if (!argv[0]) {
-        r = vmmem_fail(error, EINVAL, "pid %d has an empty command line", (int)cred->pid);
-        goto out;
-    }
-
-    r = cg_open_unified_root(&mount, &root_fd, error);
-    if (r < 0)
-        goto out;
-    r = libvirt_domain_confirm(root_fd, domain, true, error);
-    if (r < 0)
-        goto out;
-    r = load_config_for(environ_v, &config, error);
-    if (r < 0)
-        goto out;
-    r = host_info_read(&host, error);
-    if (r < 0)
-        goto out;
-    r = vm_spec_parse((int)g_strv_length(argv) - 1, (const char *const *)argv + 1, host, &spec,
-                      &bad_index, error);
-    if (r < 0)
-        goto out;
-    r = probe_files_as(procfd, cred, host, spec, error);
-    if (r < 0)
-        goto out;
-    if (spec->probe) {
-        r = vmmem_fail(error, EINVAL, "pid %d runs a capability probe, which has no envelope",
-                       (int)cred->pid);
-        goto out;
-    }
-    warnings = g_ptr_array_new_with_free_func(g_free);
-    profile = envelope_read_profile(config, host, warnings);
-    r = envelope_compute(spec, host, config, profile, g_steal_pointer(&warnings), &envelope, error);
-    if (r < 0)
-        goto out;
-    r = cgroup_plan_new_existing(envelope, domain->domain, &plan, error);
-    if (r < 0)
-        goto out;
-    scope = cgroup_scope_new(&cgroup_backend_fs, g_steal_pointer(&plan));
-    r = scope->backend->adopt(scope, error);
-    if (r < 0)
-        goto out;
-    describe(scope, envelope, reply);
-out:
-    if (root_fd >= 0)
-        close(root_fd);
-    if (procfd >= 0)
-        close(procfd);
-    close(pidfd);
-    return r;
+    return GPOINTER_TO_UINT(g_hash_table_lookup(t, key));
 }
 
 static void
-one_line(char *s)
+count_add(GHashTable *t, gpointer key, int delta, bool key_owned)
 {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            *s = ' ';
+    unsigned n = count_get(t, key) + (unsigned)delta;
+
+    if (n == 0)
+        g_hash_table_remove(t, key);
+    else
+        g_hash_table_replace(t, key_owned ? key : g_strdup(key), GUINT_TO_POINTER(n));
+}
+
+static void G_GNUC_PRINTF(2, 3) log_refusal(Daemon *d, const char *fmt, ...)
+{
+    gint64 now = g_get_monotonic_time();
+    va_list ap;
+
+    if (now - d->window_start >= (gint64)REFUSAL_LOG_WINDOW_S * G_USEC_PER_SEC) {
+        if (d->suppressed)
+            warn("%u more refusals in the last %d s were not logged", d->suppressed,
+                 REFUSAL_LOG_WINDOW_S);
+        d->window_start = now;
+        d->logged = d->suppressed = 0;
+    }
+    if (d->logged >= REFUSAL_LOG_BURST) {
+        d->suppressed++;
+        return;
+    }
+    d->logged++;
+    va_start(ap, fmt);
+    {
+        g_autofree char *line = g_strdup_vprintf(fmt, ap);
+        warn("%s", line);
+    }
+    va_end(ap);
+}
+
+/* The peer's cgroup from /proc/PID/cgroup: world-readable, no capability needed.  The pid may
+ * already be someone else's; that only decides whether a child is spent, and the child proves
+ * who asked before it acts (vmmemd-serve.c). */
+static LibvirtDomain *
+peer_domain(pid_t pid, char **ret_cgroup)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/cgroup", (int)pid);
+    g_autofree char *text = NULL;
+    LibvirtDomain *domain = NULL;
+
+    *ret_cgroup = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL) ||
+        cg_parse_proc_cgroup(text, ret_cgroup, NULL) < 0)
+        return NULL;
+    (void)libvirt_domain_from_cgroup(*ret_cgroup, &domain);
+    return domain;
+}
+
+static gboolean
+on_deadline(gpointer data)
+{
+    Child *c = data;
+
+    /* Not yet reaped, so the pid is still this child's. */
+    (void)kill(c->pid, SIGKILL);
+    warn("pid %d: request for /%s took longer than %d s; killed", (int)c->pid, c->domain,
+         CHILD_DEADLINE_S);
+    c->deadline = 0;
+    return G_SOURCE_REMOVE;
 }
 
 static void
-handle_connection(int fd)
+spawn_child(Daemon *d, int fd, const struct ucred *cred, const LibvirtDomain *domain)
 {
-    struct timeval tv = {.tv_sec = REQUEST_TIMEOUT_S};
+    Child *c;
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        sigset_t all;
+
+        sigfillset(&all);
+        close(d->listen_fd);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGCHLD, SIG_DFL);
+        sigprocmask(SIG_UNBLOCK, &all, NULL);
+        vmmemd_serve_connection(fd, cred, &d->serve);
+        _exit(0);
+    }
+    if (pid < 0) {
+        log_refusal(d, "fork: %s", strerror(errno));
+        vmmemd_refuse(fd, EAGAIN, "vmmemd cannot fork");
+        return;
+    }
+    c = g_new0(Child, 1);
+    c->pid = pid;
+    c->uid = cred->uid;
+    c->domain = g_strdup(domain->domain);
+    c->deadline = g_timeout_add_seconds(CHILD_DEADLINE_S, on_deadline, c);
+    g_hash_table_insert(d->children, GINT_TO_POINTER(pid), c);
+    count_add(d->per_uid, GUINT_TO_POINTER(cred->uid), 1, true);
+    count_add(d->per_domain, c->domain, 1, false);
+}
+
+/* Decides, without a child, whether this peer is worth one. */
+static void
+gate(Daemon *d, int fd)
+{
     struct ucred cred;
     socklen_t len = sizeof(cred);
-    VmmemdRequest req;
-    VmmemdReply reply = {.magic = VMMEMD_MAGIC};
-    g_autoptr(GError) error = NULL;
-    ssize_t n;
+    g_autoptr(LibvirtDomain) domain = NULL;
+    g_autofree char *cgroup = NULL, *msg = NULL;
+    int errnum = EPERM;
 
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
         return;
-    n = recv(fd, &req, sizeof(req), MSG_TRUNC);
-    if (n < 0)
-        return; /* silent or gone: nothing to answer */
-    if (n != (ssize_t)sizeof(req) || req.magic != VMMEMD_MAGIC || req.version != VMMEMD_VERSION ||
-        req.flags != 0) {
-        reply.status = -EPROTO;
-        g_strlcpy(reply.message, "malformed request", sizeof(reply.message));
-    } else if (serve(&cred, &reply, &error) < 0) {
-        reply.status = -vmmem_error_errno(error);
-        g_strlcpy(reply.message, error->message, sizeof(reply.message));
+    domain = peer_domain(cred.pid, &cgroup);
+    if (!domain) {
+        g_autofree char *shown = g_strescape(cgroup ? cgroup : "?", NULL);
+        msg = g_strdup_printf("pid %d is in cgroup '/%s', not in a libvirt qemu domain cgroup; "
+                              "vmmemd applies envelopes to libvirt domains only",
+                              (int)cred.pid, shown);
+    } else if (g_hash_table_size(d->children) >= MAX_CHILDREN ||
+               count_get(d->per_uid, GUINT_TO_POINTER(cred.uid)) >= MAX_CHILDREN_PER_UID ||
+               count_get(d->per_domain, domain->domain) >= MAX_CHILDREN_PER_DOMAIN) {
+        errnum = EBUSY;
+        msg = g_strdup_printf("too many requests at once (for /%s, from uid %u, or in all)",
+                              domain->domain, (unsigned)cred.uid);
+    } else {
+        spawn_child(d, fd, &cred, domain);
+        return;
     }
-    one_line(reply.message);
-    one_line(reply.warning);
-    if (reply.status < 0)
-        warn("pid %d uid %u: refused: %s", (int)cred.pid, (unsigned)cred.uid, reply.message);
-    else
-        warn("pid %d uid %u: %s%s%s", (int)cred.pid, (unsigned)cred.uid, reply.message,
-             reply.warning[0] ? "; warning: " : "", reply.warning);
-    (void)send(fd, &reply, sizeof(reply), MSG_NOSIGNAL);
+    log_refusal(d, "pid %d uid %u: refused: %s", (int)cred.pid, (unsigned)cred.uid, msg);
+    vmmemd_refuse(fd, errnum, msg);
+}
+
+static gboolean
+on_listen(gint listen_fd, GIOCondition cond, gpointer data)
+{
+    Daemon *d = data;
+
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                log_refusal(d, "accept: %s", strerror(errno));
+            break;
+        }
+        gate(d, fd);
+        close(fd);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static void
+reap(Daemon *d)
+{
+    pid_t pid;
+    int status;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        Child *c = g_hash_table_lookup(d->children, GINT_TO_POINTER(pid));
+
+        if (!c)
+            continue;
+        if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
+            warn("pid %d: the worker for /%s died of signal %d", (int)pid, c->domain,
+                 WTERMSIG(status));
+        count_add(d->per_uid, GUINT_TO_POINTER(c->uid), -1, true);
+        count_add(d->per_domain, c->domain, -1, false);
+        g_hash_table_remove(d->children, GINT_TO_POINTER(pid));
+    }
+}
+
+static gboolean
+on_signal(gint sfd, GIOCondition cond, gpointer data)
+{
+    Daemon *d = data;
+    struct signalfd_siginfo si;
+
+    while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGCHLD) {
+            reap(d);
+        } else {
+            warn("signal %u: stopping", si.ssi_signo);
+            g_main_loop_quit(d->loop);
+        }
+    }
+    return G_SOURCE_CONTINUE;
 }
 
 /* systemd socket activation (sd_listen_fds(3) protocol, without linking libsystemd). */
@@ -370,8 +302,22 @@ activated_socket(void)
     return 3;
 }
 
+static gid_t
+socket_gid(void)
+{
+    const char *name = opt_socket_group ? opt_socket_group : VMMEMD_DEFAULT_SOCKET_GROUP;
+    struct group *g = getgrnam(name);
+
+    if (!g)
+        die(1,
+            "group '%s' does not exist: give --socket-group the group of libvirt's qemu user "
+            "(the 'group' of qemu.conf)",
+            name);
+    return g->gr_gid;
+}
+
 static int
-bound_socket(const char *path)
+bound_socket(const char *path, gid_t gid)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     g_autofree char *dir = g_path_get_dirname(path);
@@ -384,37 +330,34 @@ bound_socket(const char *path)
     g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
         die(1, "cannot create '%s': %s", dir, strerror(errno));
-    fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         die(1, "socket: %s", strerror(errno));
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode))
             die(1, "'%s' exists and is not a socket", path);
-        if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+        if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 || errno == EAGAIN)
             die(1, "another vmmemd already listens on '%s'", path);
         if (unlink(path) < 0)
             die(1, "cannot remove stale socket '%s': %s", path, strerror(errno));
         close(fd);
-        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
             die(1, "socket: %s", strerror(errno));
     }
-    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-        die(1, "cannot bind '%s': %s", path, strerror(errno));
-    /* Anyone may ask: who may be served is decided per request, from the asker's cgroup. */
-    if (chmod(path, 0666) < 0)
-        die(1, "cannot chmod '%s': %s", path, strerror(errno));
-    if (listen(fd, 64) < 0)
+    /* Born 0600, then opened to the qemu user's group only: no one else may even connect. */
+    {
+        mode_t old = umask(0177);
+        int r = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+        umask(old);
+        if (r < 0)
+            die(1, "cannot bind '%s': %s", path, strerror(errno));
+    }
+    if (chown(path, 0, gid) < 0 || chmod(path, 0660) < 0)
+        die(1, "cannot give '%s' to group %u, mode 0660: %s", path, (unsigned)gid, strerror(errno));
+    if (listen(fd, SOMAXCONN) < 0)
         die(1, "listen: %s", strerror(errno));
     return fd;
-}
-
-static volatile sig_atomic_t stop;
-
-static void
-on_signal(int sig)
-{
-    stop = sig;
 }
 
 int
@@ -423,17 +366,22 @@ main(int argc, char **argv)
     GOptionEntry entries[] = {
         {"socket", 's', 0, G_OPTION_ARG_FILENAME, &opt_socket,
          "Listen on PATH (default " VMMEM_DEFAULT_HELPER_SOCKET ")", "PATH"},
+        {"socket-group", 'g', 0, G_OPTION_ARG_STRING, &opt_socket_group,
+         "The socket's group: libvirt's qemu group (default " VMMEMD_DEFAULT_SOCKET_GROUP ")",
+         "GROUP"},
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
-         "Read PATH (default " VMMEM_DEFAULT_CONFIG_PATH " if it exists)", "PATH"},
+         "Read PATH and PATH.d/*.conf (default " VMMEM_DEFAULT_CONFIG_PATH " if it exists)",
+         "PATH"},
         {NULL},
     };
     g_autoptr(GOptionContext) ctx =
         g_option_context_new("- apply vmmem envelopes to libvirt domains");
     g_autoptr(GError) error = NULL;
-    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: accept() returns */
+    g_autoptr(GMainLoop) loop = NULL;
+    Daemon d = {0};
     bool made_socket = false;
-    unsigned children = 0;
-    int listen_fd;
+    sigset_t mask;
+    int sfd;
 
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &error))
@@ -442,49 +390,53 @@ main(int argc, char **argv)
         die(2, "unexpected argument '%s'", argv[1]);
     if (geteuid() != 0)
         die(1, "must run as root: it writes root-owned cgroup files");
-    if (opt_config) {
+    d.serve.config_path = opt_config ? opt_config : VMMEM_DEFAULT_CONFIG_PATH;
+    d.serve.config_explicit = opt_config != NULL;
+    {
         g_autoptr(Config) check = config_new_default();
-        if (config_load_file(check, opt_config, &error) < 0)
+        if (config_load_path(check, d.serve.config_path, !opt_config, &error) < 0)
             die(1, "%s", error->message);
     }
     umask(022);
-    listen_fd = activated_socket();
-    if (listen_fd < 0) {
-        listen_fd = bound_socket(opt_socket ? opt_socket : VMMEM_DEFAULT_HELPER_SOCKET);
-        made_socket = true;
-    }
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+
+    /* Blocked before anything can arrive: they are read from the signalfd only. */
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
+    sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sfd < 0)
+        die(1, "signalfd: %s", strerror(errno));
+
+    d.listen_fd = activated_socket();
+    if (d.listen_fd < 0) {
+        d.listen_fd =
+            bound_socket(opt_socket ? opt_socket : VMMEM_DEFAULT_HELPER_SOCKET, socket_gid());
+        made_socket = true;
+    } else if (fcntl(d.listen_fd, F_SETFL, fcntl(d.listen_fd, F_GETFL) | O_NONBLOCK) < 0) {
+        die(1, "cannot make the socket from systemd non-blocking: %s", strerror(errno));
+    }
+
+    loop = g_main_loop_new(NULL, FALSE);
+    d.loop = loop;
+    d.children = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)child_free);
+    d.per_uid = g_hash_table_new(NULL, NULL);
+    d.per_domain = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    d.window_start = g_get_monotonic_time();
+    g_unix_fd_add(sfd, G_IO_IN, on_signal, &d);
+    g_unix_fd_add(d.listen_fd, G_IO_IN, on_listen, &d);
     warn("listening on %s", made_socket ? (opt_socket ? opt_socket : VMMEM_DEFAULT_HELPER_SOCKET)
                                         : "the socket from systemd");
+    g_main_loop_run(loop);
 
-    while (!stop) {
-        pid_t pid;
-        int fd;
-
-        while (children > 0 && waitpid(-1, NULL, children >= MAX_CHILDREN ? 0 : WNOHANG) > 0)
-            children--;
-        fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno != EINTR && errno != ECONNABORTED)
-                warn("accept: %s", strerror(errno));
-            continue;
-        }
-        /* One child per request: a slow or hostile client, or a parser crash, stays in it. */
-        pid = fork();
-        if (pid == 0) {
-            close(listen_fd);
-            handle_connection(fd);
-            _exit(0);
-        }
-        if (pid < 0)
-            warn("fork: %s", strerror(errno));
-        else
-            children++;
-        close(fd);
-    }
     if (made_socket)
         (void)unlink(opt_socket ? opt_socket : VMMEM_DEFAULT_HELPER_SOCKET);
+    /* Children in flight finish on their own deadline's worth of time: they hold nothing of
+     * ours, and a half-written envelope is theirs to report. */
+    g_hash_table_destroy(d.children);
+    g_hash_table_destroy(d.per_uid);
+    g_hash_table_destroy(d.per_domain);
     return 0;
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The dry-run backend: `vmmem explain` and `--dry-run`.  It records what the cgroupfs backend
  * would do, in order, and touches nothing. */
+#include <string.h>
+
 #include "cgroup-backend.h"
 
 static void record(CgroupScope *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -20,6 +22,11 @@ dry_create(CgroupScope *s, GError **error)
 {
     record(s, "enable +memory +pids in every cgroup.subtree_control from the root to '%s'",
            s->plan->parent);
+    for (guint i = 0; i < s->plan->parent_writes->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(s->plan->parent_writes, i);
+        record(s, "write %s/%s = %s (vmmem's own parent passes the protection on)", s->plan->parent,
+               w->file + strlen("../"), w->value);
+    }
     record(s, "mkdir %s", s->plan->path);
     for (guint i = 0; i < s->plan->writes->len; i++) {
         const CgroupWrite *w = g_ptr_array_index(s->plan->writes, i);

@@ -261,6 +261,24 @@ undo_create(CgroupScope *s)
     }
 }
 
+/* Left in place on failure: a parent that passes protection on grants nothing by itself. */
+static int
+apply_parent_writes(CgroupScope *s, GError **error)
+{
+    for (guint i = 0; i < s->plan->parent_writes->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(s->plan->parent_writes, i);
+        const char *file = w->file + strlen("../");
+        g_autofree char *got = NULL;
+        int r = cg_read(s->parent_fd, s->plan->parent, file, &got, error);
+
+        if (r == 0 && strcmp(got, w->value) != 0)
+            r = cg_write(s->parent_fd, s->plan->parent, file, w->value, error);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
 static int
 fs_create(CgroupScope *s, GError **error)
 {
@@ -273,6 +291,9 @@ fs_create(CgroupScope *s, GError **error)
     if (r < 0)
         goto fail;
     r = lock_parent(s->parent_fd, s->plan->parent, error);
+    if (r < 0)
+        goto fail;
+    r = apply_parent_writes(s, error);
     if (r < 0)
         goto fail;
     r = make_scope_dir(s, error);

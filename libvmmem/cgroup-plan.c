@@ -132,6 +132,8 @@ cgroup_plan_free(CgroupPlan *plan)
         g_free(plan->path);
         if (plan->writes)
             g_ptr_array_unref(plan->writes);
+        if (plan->parent_writes)
+            g_ptr_array_unref(plan->parent_writes);
         g_free(plan);
     }
     return NULL;
@@ -139,14 +141,14 @@ cgroup_plan_free(CgroupPlan *plan)
 
 /* Takes @value. */
 static void
-add_write(CgroupPlan *plan, const char *file, char *value, bool optional)
+add_write(GPtrArray *writes, const char *file, char *value, bool optional)
 {
     CgroupWrite *w = g_new0(CgroupWrite, 1);
 
     w->file = g_strdup(file);
     w->value = value;
     w->optional = optional;
-    g_ptr_array_add(plan->writes, w);
+    g_ptr_array_add(writes, w);
 }
 
 static char *
@@ -161,15 +163,25 @@ bytes_or_max(uint64_t v)
 static void
 plan_writes(CgroupPlan *plan, const Envelope *e)
 {
-    add_write(plan, "memory.oom.group", g_strdup(e->oom_group ? "1" : "0"), false);
+    add_write(plan->writes, "memory.oom.group", g_strdup(e->oom_group ? "1" : "0"), false);
     if (e->memory_min)
-        add_write(plan, "memory.min", bytes_or_max(e->memory_min), false);
+        add_write(plan->writes, "memory.min", bytes_or_max(e->memory_min), false);
     if (e->memory_low)
-        add_write(plan, "memory.low", bytes_or_max(e->memory_low), false);
+        add_write(plan->writes, "memory.low", bytes_or_max(e->memory_low), false);
     /* Without swap accounting the file is missing and there is no swap to limit. */
-    add_write(plan, "memory.swap.max", bytes_or_max(e->swap_max), e->swap_max == 0);
-    add_write(plan, "memory.high", bytes_or_max(e->memory_high), false);
-    add_write(plan, "memory.max", g_strdup_printf("%" G_GUINT64_FORMAT, e->memory_max), false);
+    add_write(plan->writes, "memory.swap.max", bytes_or_max(e->swap_max), e->swap_max == 0);
+    add_write(plan->writes, "memory.high", bytes_or_max(e->memory_high), false);
+    add_write(plan->writes, "memory.max", g_strdup_printf("%" G_GUINT64_FORMAT, e->memory_max),
+              false);
+}
+
+static void
+plan_parent_writes(CgroupPlan *plan, const Envelope *e)
+{
+    if (e->memory_min)
+        add_write(plan->parent_writes, "../memory.min", g_strdup("max"), false);
+    if (e->memory_low)
+        add_write(plan->parent_writes, "../memory.low", g_strdup("max"), false);
 }
 
 /* @limits: the envelope whose limits the scope gets. */
@@ -197,7 +209,10 @@ new_scope_plan(const Envelope *limits, const Config *config, const char *vm_name
     plan->path = g_strconcat(parent, "/", scope, NULL);
     plan->scope = g_steal_pointer(&scope);
     plan->writes = g_ptr_array_new_with_free_func(cgroup_write_free);
+    plan->parent_writes = g_ptr_array_new_with_free_func(cgroup_write_free);
     plan_writes(plan, limits);
+    if (plan->parent_is_default)
+        plan_parent_writes(plan, limits);
     *ret_plan = g_steal_pointer(&plan);
     return 0;
 }
@@ -271,6 +286,7 @@ cgroup_plan_new_existing(const Envelope *envelope, const char *path, CgroupPlan 
     plan->existing = true;
     plan->path = g_strdup(path);
     plan->writes = g_ptr_array_new_with_free_func(cgroup_write_free);
+    plan->parent_writes = g_ptr_array_new_with_free_func(cgroup_write_free);
     plan_writes(plan, envelope);
     for (guint i = 0; i < plan->writes->len; i++) {
         CgroupWrite *w = g_ptr_array_index(plan->writes, i);

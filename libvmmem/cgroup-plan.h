@@ -28,6 +28,11 @@ typedef struct {
     char *scope;            /* "vmmem-web1.scope" */
     char *path;             /* parent + "/" + scope */
     GPtrArray *writes;      /* CgroupWrite*, in order */
+    /* Written on the parent before the scope is made, only when vmmem owns the parent (the
+     * default vmmem.slice): memory.min/low = max, because a protection takes effect only as
+     * far as every ancestor grants it, and a new slice grants none.  "max" passes on exactly
+     * what each scope asks for, which root's protect-max bounds. */
+    GPtrArray *parent_writes; /* CgroupWrite*, file "../memory.min": relative to the scope */
 } CgroupPlan;
 
 /* Scope names: "vmmem-" + escaped VM name + ".scope".  Names are refused when empty, longer than

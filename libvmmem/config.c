@@ -211,6 +211,54 @@ parse_helper_socket(const char *text, Config *config, Policy *policy, GError **e
     return 0;
 }
 
+/* The VMMEM_* variables a libvirt domain may set through <qemu:env>, by the key each sets.
+ * Domain XML is written by whoever may define domains, who need not be trusted with the host's
+ * policy, so none is honoured unless root lists it (docs/libvirt.md). */
+static const struct {
+    const char *name;
+    unsigned bit;
+} domain_env_keys[] = {
+    {"swap", DOMAIN_ENV_SWAP},     {"high", DOMAIN_ENV_HIGH},       {"ratio", DOMAIN_ENV_RATIO},
+    {"policy", DOMAIN_ENV_POLICY}, {"seccomp", DOMAIN_ENV_SECCOMP}, {"qemu", DOMAIN_ENV_QEMU},
+};
+
+unsigned
+config_domain_env_bit(const char *key)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(domain_env_keys); i++)
+        if (strcmp(domain_env_keys[i].name, key) == 0)
+            return domain_env_keys[i].bit;
+    return 0;
+}
+
+static int
+parse_domain_env(const char *text, Config *config, Policy *policy, GError **error)
+{
+    g_auto(GStrv) names = g_strsplit_set(text, ", ", -1);
+    unsigned bits = 0;
+
+    for (char **n = names; *n; n++) {
+        unsigned bit;
+
+        if (!**n || strcmp(*n, "none") == 0)
+            continue;
+        bit = config_domain_env_bit(*n);
+        if (!bit)
+            return vmmem_fail(error, EINVAL,
+                              "'%s' is not one of none, swap, high, ratio, policy, seccomp, qemu",
+                              *n);
+        bits |= bit;
+    }
+    config->domain_env = bits;
+    return 0;
+}
+
+static int
+parse_protect_max(const char *text, Config *config, Policy *policy, GError **error)
+{
+    return parse_size(text, &config->protect_max, error);
+}
+
 static int
 parse_profile(const char *text, Config *config, Policy *policy, GError **error)
 {
@@ -235,6 +283,8 @@ static const ConfigKey config_keys[] = {
     {"seccomp", parse_seccomp, SET_SECCOMP},
     {"helper-socket", parse_helper_socket, 0},
     {"profile", parse_profile, 0},
+    {"domain-env", parse_domain_env, 0},
+    {"protect-max", parse_protect_max, 0},
 };
 
 static const ConfigKey *
@@ -291,6 +341,8 @@ config_copy(const Config *config)
     copy->helper_socket = g_strdup(config->helper_socket);
     copy->profile_path = g_strdup(config->profile_path);
     copy->profile_explicit = config->profile_explicit;
+    copy->domain_env = config->domain_env;
+    copy->protect_max = config->protect_max;
     copy->defaults = config->defaults;
     copy->vm_policies = vm_policies_new();
     g_hash_table_iter_init(&iter, config->vm_policies);
@@ -515,6 +567,70 @@ config_load_file(Config *config, const char *path, GError **error)
         return vmmem_fail(error, e, "cannot read '%s': %s", path, g_strerror(e));
     }
     return load_key_file(config, data, len, path, path, error);
+}
+
+static int
+compare_paths(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* *.conf in @dir, sorted: the order in which drop-ins apply. */
+static int
+list_dropins(const char *dir, GPtrArray **ret_files, GError **error)
+{
+    g_autoptr(GError) cause = NULL;
+    g_autoptr(GDir) d = g_dir_open(dir, 0, &cause);
+    g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
+    const char *name;
+
+    if (!d) {
+        int e = vmmem_errno_from_file_error(cause);
+        if (e == ENOENT || e == ENOTDIR) {
+            *ret_files = g_steal_pointer(&files);
+            return 0;
+        }
+        return vmmem_fail(error, e, "cannot read '%s': %s", dir, g_strerror(e));
+    }
+    while ((name = g_dir_read_name(d)))
+        if (g_str_has_suffix(name, ".conf") && name[0] != '.')
+            g_ptr_array_add(files, g_build_filename(dir, name, NULL));
+    g_ptr_array_sort(files, compare_paths);
+    *ret_files = g_steal_pointer(&files);
+    return 0;
+}
+
+int
+config_load_path(Config *config, const char *path, bool missing_ok, GError **error)
+{
+    g_autofree char *dir = g_strconcat(path, ".d", NULL);
+    g_autoptr(GPtrArray) files = NULL;
+    g_autoptr(Config) next = config_copy(config);
+    bool found = false;
+    int r;
+
+    r = config_load_file(next, path, error);
+    if (r == -ENOENT) {
+        g_clear_error(error);
+        r = 0;
+    } else {
+        found = true;
+    }
+    if (r < 0)
+        return r;
+    r = list_dropins(dir, &files, error);
+    if (r < 0)
+        return r;
+    for (guint i = 0; i < files->len; i++) {
+        r = config_load_file(next, g_ptr_array_index(files, i), error);
+        if (r < 0)
+            return r;
+        found = true;
+    }
+    if (!found && !missing_ok)
+        return vmmem_fail(error, ENOENT, "cannot read '%s': %s", path, g_strerror(ENOENT));
+    config_replace(config, g_steal_pointer(&next));
+    return 0;
 }
 
 int

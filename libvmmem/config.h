@@ -21,6 +21,9 @@
  *   seccomp = off                         # off | on: vmmem-qemu's filter before exec
  *   helper-socket = /run/vmmem/vmmemd.sock  # where vmmem-qemu reaches vmmemd
  *   profile = /var/lib/vmmem/profile.conf  # the host profile (docs/profile.md); none: no profile
+ *   domain-env = none                     # VMMEM_* variables a libvirt domain may set: none, or
+ *                                         # some of swap, high, ratio, policy, seccomp, qemu
+ *   protect-max = 0                       # ceiling on memory.min/low per VM; 0: half of host RAM
  *
  *   [vm NAME]                             # per-VM overrides, NAME as in -name guest=NAME
  *   ratio = ... overhead-min = ... overhead-max = ... high = ... swap = ... protect = ...
@@ -30,6 +33,9 @@
  * take qemu's suffixes; a bare number is bytes.  ratio and high are kept to 6 decimals.  Keys of
  * a [vm NAME] group override [vmmem] one by one; the others follow [vmmem], even when it changes
  * later.
+ *
+ * Drop-ins: after FILE, every FILE.d/\*.conf in lexical order, each over the ones before
+ * (config_load_path()).
  */
 
 #define VMMEM_DEFAULT_CONFIG_PATH   "/etc/vmmem/vmmem.conf"
@@ -65,6 +71,16 @@ typedef struct {
     bool seccomp; /* vmmem-qemu installs its seccomp filter before exec */
 } Policy;
 
+/* config.domain_env: which <qemu:env> settings of a libvirt domain are honoured. */
+enum {
+    DOMAIN_ENV_SWAP = 1u << 0,
+    DOMAIN_ENV_HIGH = 1u << 1,
+    DOMAIN_ENV_RATIO = 1u << 2,
+    DOMAIN_ENV_POLICY = 1u << 3,
+    DOMAIN_ENV_SECCOMP = 1u << 4,
+    DOMAIN_ENV_QEMU = 1u << 5,
+};
+
 typedef struct {
     char *path; /* the file read, or NULL */
     char *qemu_binary;
@@ -73,6 +89,8 @@ typedef struct {
     char *profile_path; /* NULL: no profile (profile = none) */
     /* Set explicitly (a config key or override), so that a missing file is worth a warning. */
     bool profile_explicit;
+    unsigned domain_env;  /* DOMAIN_ENV_*: none by default */
+    uint64_t protect_max; /* bytes; 0: half of the host's RAM */
     Policy defaults;
     GHashTable *vm_policies; /* name -> Policy*, for [vm NAME] groups */
 } Config;
@@ -85,6 +103,11 @@ Config *config_new_default(void);
  * is left as it was. */
 int config_load_file(Config *config, const char *path, GError **error);
 int config_load_data(Config *config, const char *data, GError **error);
+/* @path, then its drop-ins @path.d/\*.conf in lexical order.  Neither there: -ENOENT unless
+ * @missing_ok.  On any failure @config is left as it was. */
+int config_load_path(Config *config, const char *path, bool missing_ok, GError **error);
+/* The DOMAIN_ENV_* bit of config key @key, or 0 when a domain may never set it. */
+unsigned config_domain_env_bit(const char *key);
 /* One [vmmem] key, as from the command line; messages name "(override)" for the file.  On
  * failure @config is left as it was. */
 int config_set(Config *config, const char *key, const char *value, GError **error);

@@ -44,8 +44,19 @@ fail_range(GError **error, const char *what)
 
 /* The kernel keeps these limits in whole pages; page-aligned values read back as written
  * (cgroup-fs.c checks that). */
+/* memory.min/low protect the guest RAM the command line declares, and the command line is the
+ * requester's: root's protect-max bounds what it can claim (0: half of the host's RAM, so that a
+ * protected VM can never pin the host). */
+static uint64_t
+protect_ceiling(const Config *config, const HostInfo *host)
+{
+    if (config && config->protect_max)
+        return config->protect_max;
+    return host && host->physmem ? host->physmem / 2 : UINT64_MAX;
+}
+
 static int
-fill_limits(Envelope *e, const Policy *policy, GError **error)
+fill_limits(Envelope *e, const Policy *policy, uint64_t protect_max, GError **error)
 {
     uint64_t sum;
 
@@ -64,6 +75,14 @@ fill_limits(Envelope *e, const Policy *policy, GError **error)
         uint64_t ram;
         if (!overhead_round_up_page(e->guest_ram, &ram))
             return fail_range(error, "memory.low");
+        if (ram > protect_max) {
+            g_autofree char *want = vmmem_format_size(ram), *cap = vmmem_format_size(protect_max);
+            ram = round_down_page(protect_max);
+            g_ptr_array_add(e->warnings,
+                            g_strdup_printf("memory.%s capped at protect-max %s (guest RAM %s)",
+                                            policy->protect == PROTECT_MIN ? "min" : "low", cap,
+                                            want));
+        }
         if (policy->protect == PROTECT_MIN)
             e->memory_min = ram;
         else
@@ -106,6 +125,21 @@ envelope_compute(const VmSpec *spec, const HostInfo *host, const Config *config,
         *ret_envelope = g_steal_pointer(&e);
         return 0;
     }
+    for (guint i = 0; spec->backends && i < spec->backends->len; i++) {
+        const VmMemBackend *b = g_ptr_array_index(spec->backends, i);
+        g_autofree char *size = NULL;
+
+        if (b->used)
+            continue;
+        size = vmmem_format_size(b->size);
+        g_ptr_array_add(e->warnings,
+                        g_strdup_printf("memory backend '%s' (%s) is not the machine's RAM, a NUMA "
+                                        "node's or a memory device's: not counted as guest RAM%s",
+                                        b->id, size,
+                                        b->prealloc ? "; it is preallocated, which the envelope "
+                                                      "does not hold"
+                                                    : ""));
+    }
     config_policy_for(config, spec->name, &policy);
     r = overhead_compute(spec, host, &policy, e->profile, &e->breakdown, error);
     if (r < 0)
@@ -113,7 +147,7 @@ envelope_compute(const VmSpec *spec, const HostInfo *host, const Config *config,
     e->guest_ram = spec->guest_ram;
     e->hugetlb_ram = spec->hugetlb_ram;
     e->overhead = e->breakdown->total;
-    r = fill_limits(e, &policy, error);
+    r = fill_limits(e, &policy, protect_ceiling(config, host), error);
     if (r < 0)
         return r;
     *ret_envelope = g_steal_pointer(&e);

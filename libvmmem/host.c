@@ -369,10 +369,15 @@ probe_file(const char *path, const HostCreds *as)
     int fd;
 
     if (as) {
-        g_autofree char *canonical = realpath(path, NULL);
-        if (!canonical || !readable_by(canonical, as))
-            return NULL;
-        fd = open(canonical, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+        g_autofree char *canonical = NULL;
+        if (as->elevate)
+            as->elevate(true);
+        canonical = realpath(path, NULL);
+        fd = canonical && readable_by(canonical, as)
+                 ? open(canonical, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
+                 : -1;
+        if (as->elevate)
+            as->elevate(false);
     } else {
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     }

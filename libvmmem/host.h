@@ -63,6 +63,10 @@ typedef struct {
     gid_t gid;
     const gid_t *groups;
     size_t n_groups;
+    /* Optional: called with true before the path is resolved and opened and with false right
+     * after, so that a helper holds its file-reading capability only around those calls and
+     * parses the headers without it (vmmemd). */
+    void (*elevate)(bool on);
 } HostCreds;
 /* @as: NULL to read whatever this process may read. */
 void host_info_probe_files(HostInfo *host, const struct VmSpec *spec, const HostCreds *as);

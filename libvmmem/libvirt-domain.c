@@ -65,6 +65,55 @@ machine_from_scope(const char *component)
     return g_string_free(out, FALSE);
 }
 
+char *
+libvirt_machine_name(unsigned id, const char *name)
+{
+    GString *out = g_string_new(NULL);
+    bool skip = true;
+
+    g_string_printf(out, "qemu-%u-", id);
+    for (const char *p = name; *p; p++) {
+        if (out->len >= 64)
+            break;
+        if (*p == '.' || *p == '-') {
+            if (!skip) {
+                g_string_append_c(out, *p);
+                skip = true;
+            }
+            continue;
+        }
+        if (!g_ascii_isalnum(*p))
+            continue;
+        g_string_append_c(out, *p);
+        skip = false;
+    }
+    while (out->len > 0 && (out->str[out->len - 1] == '-' || out->str[out->len - 1] == '.'))
+        g_string_truncate(out, out->len - 1);
+    return g_string_free(out, FALSE);
+}
+
+int
+libvirt_domain_check_name(const LibvirtDomain *d, const char *argv_name, GError **error)
+{
+    g_autofree char *expected = NULL, *shown = NULL;
+    guint64 id;
+
+    /* is_machine_name() has checked "qemu-" digits. */
+    id = g_ascii_strtoull(d->machine + strlen("qemu-"), NULL, 10);
+    if (!argv_name)
+        return vmmem_fail(error, EPERM,
+                          "the command line has no -name, but libvirt names machine '%s'",
+                          d->machine);
+    expected = libvirt_machine_name((unsigned)id, argv_name);
+    if (id > G_MAXUINT || strcmp(expected, d->machine) != 0) {
+        shown = g_strescape(argv_name, NULL);
+        return vmmem_fail(error, EPERM,
+                          "-name '%s' is not the name of libvirt machine '%s' (it would be '%s')",
+                          shown, d->machine, expected);
+    }
+    return 0;
+}
+
 /* What may follow the domain component: nothing, or libvirt's emulator cgroup. */
 static bool
 tail_ok(char **rest, bool *ret_in_emulator)

@@ -35,5 +35,17 @@ int libvirt_domain_from_cgroup(const char *cgroup, LibvirtDomain **ret_domain);
 int libvirt_domain_confirm(int root_fd, const LibvirtDomain *domain, bool require_root_owned,
                            GError **error);
 
+/* Pure.  The machine name libvirt's qemu driver gives domain @id called @name (libvirt's
+ * virDomainDriverGenerateMachineName(): "qemu-ID-" + the name's hostname characters, runs of '.'
+ * and '-' kept only after one, cut at 64 bytes, no trailing '.' or '-'). */
+char *libvirt_machine_name(unsigned id, const char *name);
+
+/* The [vm NAME] policy of a domain is keyed by its name, and argv's "-name guest=" is written by
+ * the domain XML: it may claim another VM's.  The machine name in the cgroup path is libvirt's
+ * own.  0 when @argv_name is the domain's own name as far as that machine name can tell; else
+ * -EPERM with a line naming both.  Two names differing only in characters libvirt drops from
+ * machine names ("db_1", "db1") cannot be told apart this way (docs/libvirt.md). */
+int libvirt_domain_check_name(const LibvirtDomain *domain, const char *argv_name, GError **error);
+
 LibvirtDomain *libvirt_domain_free(LibvirtDomain *domain);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LibvirtDomain, libvirt_domain_free)

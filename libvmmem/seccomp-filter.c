@@ -50,11 +50,19 @@ static const DeniedSyscall denied[] = {
     {"finit_module", EPERM},
     {"delete_module", EPERM},
 
-    /* Cross-process access: reading or writing another process's memory, or opening files by
-     * handle past the directory permissions, reaches outside what this VM owns. */
+    /* Cross-process access: reading or writing another process's memory, taking its file
+     * descriptors (pidfd_getfd: another qemu's disk images and monitor sockets), steering its
+     * memory (process_madvise), comparing its resources (kcmp), or opening files by handle past
+     * the directory permissions, all reach outside what this VM owns.  What seccomp cannot see
+     * is an open() of /proc/PID/mem: a path behind a pointer.  That takes AppArmor (libvirt's
+     * per-domain profiles allow no ptrace between domains), SELinux's per-domain labels,
+     * Yama's ptrace_scope >= 1, or a uid per domain (docs/libvirt.md). */
     {"ptrace", EPERM},
     {"process_vm_readv", EPERM},
     {"process_vm_writev", EPERM},
+    {"pidfd_getfd", EPERM},
+    {"process_madvise", EPERM},
+    {"kcmp", EPERM},
     {"open_by_handle_at", EPERM},
 };
 

@@ -1687,31 +1687,16 @@ count_device_ram(ParseState *st, GError **error)
     return 0;
 }
 
-/* qemu allocates every backend it is given, referenced or not. */
-static int
-count_unused_backends(ParseState *st, GError **error)
-{
-    for (guint i = 0; i < st->spec->backends->len; i++) {
-        VmMemBackend *b = g_ptr_array_index(st->spec->backends, i);
-        int r;
-
-        if (b->used)
-            continue;
-        r = add_ram(st, b->kind, b->size, g_ptr_array_index(st->backend_srcs, i), error);
-        if (r < 0)
-            return r;
-    }
-    return 0;
-}
-
 static int
 finish_memory(ParseState *st, GError **error)
 {
     VmSpec *spec = st->spec;
     int r;
 
-    if ((r = count_main_ram(st, error)) < 0 || (r = count_device_ram(st, error)) < 0 ||
-        (r = count_unused_backends(st, error)) < 0)
+    /* A backend nothing uses as RAM is not guest RAM: qemu maps it, and with reserve=off a
+     * 1 TiB one costs nothing, so counting it would let a command line size its own protection
+     * (envelope.c warns about each). */
+    if ((r = count_main_ram(st, error)) < 0 || (r = count_device_ram(st, error)) < 0)
         return r;
     if (st->has_maxmem && spec->maxmem < spec->ram_size)
         return refuse_in(st, st->m_src, error, EINVAL, "maxmem is smaller than the RAM size");

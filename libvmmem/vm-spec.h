@@ -67,7 +67,7 @@ typedef struct VmSpec {
     unsigned slots;
 
     /* Guest RAM, counted once: -m (whatever backs it) + memory devices (pc-dimm, nvdimm,
-     * virtio-pmem backend sizes, virtio-mem requested-size) + backends nothing references. */
+     * virtio-pmem backend sizes, virtio-mem requested-size); a backend nothing uses is not. */
     uint64_t guest_ram;   /* charged to the memory controller */
     uint64_t hugetlb_ram; /* charged to the hugetlb controller */
     GPtrArray *backends;  /* VmMemBackend* */

@@ -91,8 +91,7 @@ pick_config_path(const char *path, unsigned flags)
         return path;
     if (!(flags & VMMEM_CONFIG_IGNORE_ENV) && (env = g_getenv("VMMEM_CONFIG")) && *env)
         return env;
-    if (!(flags & VMMEM_CONFIG_NO_FILE) &&
-        g_file_test(VMMEM_DEFAULT_CONFIG_PATH, G_FILE_TEST_EXISTS))
+    if (!(flags & VMMEM_CONFIG_NO_FILE))
         return VMMEM_DEFAULT_CONFIG_PATH;
     return NULL;
 }
@@ -108,7 +107,9 @@ vmmem_config_new(const char *path, unsigned flags, vmmem_config **ret_config, vm
                            !(flags & ~(unsigned)(VMMEM_CONFIG_IGNORE_ENV | VMMEM_CONFIG_NO_FILE)),
                        -EINVAL);
     file = pick_config_path(path, flags);
-    if (file && config_load_file(config, file, &error) < 0)
+    /* The default file is optional; a file the caller names is not. */
+    if (file && config_load_path(config, file,
+                                 !path && strcmp(file, VMMEM_DEFAULT_CONFIG_PATH) == 0, &error) < 0)
         return export_error(error, -1, reterr);
     *ret_config = g_new0(vmmem_config, 1);
     (*ret_config)->config = g_steal_pointer(&config);
@@ -397,7 +398,7 @@ vmmem_scope_get_path(const vmmem_scope *s)
 size_t
 vmmem_scope_get_n_writes(const vmmem_scope *s)
 {
-    return s ? s->scope->plan->writes->len : 0;
+    return s ? s->scope->plan->parent_writes->len + s->scope->plan->writes->len : 0;
 }
 
 int
@@ -407,9 +408,12 @@ vmmem_scope_get_write(const vmmem_scope *s, size_t index, const char **ret_file,
     const CgroupWrite *w;
 
     return_val_if_fail(s, -EINVAL);
-    if (index >= s->scope->plan->writes->len)
+    if (index >= vmmem_scope_get_n_writes(s))
         return -ERANGE;
-    w = g_ptr_array_index(s->scope->plan->writes, index);
+    if (index < s->scope->plan->parent_writes->len)
+        w = g_ptr_array_index(s->scope->plan->parent_writes, index);
+    else
+        w = g_ptr_array_index(s->scope->plan->writes, index - s->scope->plan->parent_writes->len);
     if (ret_file)
         *ret_file = w->file;
     if (ret_value)

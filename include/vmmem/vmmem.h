@@ -163,6 +163,9 @@ VMMEM_PUBLIC int vmmem_scope_new(const vmmem_envelope *envelope, const vmmem_con
                                  vmmem_error **reterr);
 /* Path relative to the cgroup2 mount, e.g. "vmmem.slice/vmmem-web1.scope". */
 VMMEM_PUBLIC const char *vmmem_scope_get_path(const vmmem_scope *scope);
+/* The files the scope's plan writes, in order, each relative to the scope: "memory.max", or
+ * "../memory.min" for a write on the parent (vmmem's own vmmem.slice, which must pass a
+ * protection on for it to take effect). */
 VMMEM_PUBLIC size_t vmmem_scope_get_n_writes(const vmmem_scope *scope);
 VMMEM_PUBLIC int vmmem_scope_get_write(const vmmem_scope *scope, size_t index,
                                        const char **ret_file, const char **ret_value);

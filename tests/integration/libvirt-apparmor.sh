@@ -115,6 +115,11 @@ LV_CONF=/etc/vmmem/vmmem.conf
 install -d -m 0755 /etc/vmmem
 printf '[vmmem]\npolicy = strict\n' >"$LV_CONF"
 chmod 0644 "$LV_CONF"
+# sw1 turns the filter on from its XML: root allows that setting, in a drop-in (which the
+# launcher, confined, must be able to read).
+install -d -m 0755 /etc/vmmem/vmmem.conf.d
+printf '[vmmem]\ndomain-env = seccomp\n' >/etc/vmmem/vmmem.conf.d/50-domain-env.conf
+chmod 0644 /etc/vmmem/vmmem.conf.d/50-domain-env.conf
 systemctl daemon-reload
 systemctl enable --now vmmemd.socket >/dev/null 2>&1 ||
     fail "systemctl enable --now vmmemd.socket: $(journalctl -b --no-pager -u vmmemd.socket | tail -n 3 | tr '\n' ' ')"
@@ -177,7 +182,7 @@ assert_eq "$(jq -r '.memory_high // "max"' <<<"$json")" "$(cg_read "$cg/memory.h
 assert_eq "$(jq -r '.swap_max // 0' <<<"$json")" "$(cg_read "$cg/memory.swap.max")" "aa1: memory.swap.max"
 assert_eq 1 "$(cg_read "$cg/memory.oom.group")" "aa1: memory.oom.group"
 line=$(grep '^vmmem-qemu: ' "$(lv_log aa1)" || true)
-[[ "$(wc -l <<<"$line")" == 1 && "$line" == "vmmem-qemu: memory.max "*" in /$cg" ]] ||
+[[ "$(wc -l <<<"$line")" == 1 && "$line" == "vmmem-qemu: memory.max "*" in /$cg (vmmemd answered in "*" ms)" ]] ||
     fail "aa1: expected one line 'vmmem-qemu: memory.max ... in /$cg' in the domain log, got: '$line'"
 ok "aa1: domain log: $line"
 filters0=$(proc_status "$pid" Seccomp_filters)
@@ -242,7 +247,7 @@ lv_log_cmd sw1
 json=$(lv_explain sw1)
 assert_eq "$(jq -r .memory_max <<<"$json")" "$(cg_read "$cg/memory.max")" "sw1: /$cg/memory.max = vmmem explain"
 line=$(grep '^vmmem-qemu: ' "$(lv_log sw1)" || true)
-[[ "$(wc -l <<<"$line")" == 1 && "$line" == "vmmem-qemu: memory.max "*" in /$cg" ]] ||
+[[ "$(wc -l <<<"$line")" == 1 && "$line" == "vmmem-qemu: memory.max "*" in /$cg (vmmemd answered in "*" ms)" ]] ||
     fail "sw1: expected one line 'vmmem-qemu: memory.max ... in /$cg' in the domain log, got: '$line'"
 ok "sw1: domain log: $line"
 # The exec of .real happened under no_new_privs ('ix' is allowed there, a profile change is not).

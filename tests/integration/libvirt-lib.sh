@@ -17,6 +17,7 @@
 #                           to qemu as an open fd (needs the tun module)
 #       --hard-limit KIB    <memtune><hard_limit>
 #       --env NAME=VALUE    <qemu:commandline><qemu:env> (repeatable)
+#       --arg WORD          <qemu:commandline><qemu:arg> (repeatable): appended to qemu's argv
 #       --emulator PATH     the <emulator> (default: vmmem-qemu of the build); --no-emulator: none
 #       --kernel F --initrd F --cmdline TEXT  direct kernel boot
 #       --serial-file F     the first serial port into file F
@@ -121,7 +122,7 @@ lv_xml() { # NAME MIB VCPUS [OPTIONS]
     shift 3
     local disk="" vnc=0 iothreads=0 nic=0 tap="" hard="" emulator="$LV_EMULATOR" kernel="" initrd=""
     local cmdline="" serial=""
-    local -a envs=()
+    local -a envs=() args=()
     while [[ $# -gt 0 ]]; do
         case "$1" in
         --disk) disk=$2; shift 2 ;;
@@ -131,6 +132,7 @@ lv_xml() { # NAME MIB VCPUS [OPTIONS]
         --tap) tap=$2; shift 2 ;;
         --hard-limit) hard=$2; shift 2 ;;
         --env) envs+=("$2"); shift 2 ;;
+        --arg) args+=("$2"); shift 2 ;;
         --emulator) emulator=$2; shift 2 ;;
         --no-emulator) emulator=""; shift ;;
         --kernel) kernel=$2; shift 2 ;;
@@ -179,9 +181,12 @@ lv_xml() { # NAME MIB VCPUS [OPTIONS]
             echo "    <video><model type='vga'/></video>"
         fi
         echo "  </devices>"
-        if ((${#envs[@]})); then
+        if ((${#envs[@]} + ${#args[@]})); then
             echo "  <qemu:commandline>"
             local kv
+            for kv in "${args[@]}"; do
+                echo "    <qemu:arg value='$(lv_xml_escape "$kv")'/>"
+            done
             for kv in "${envs[@]}"; do
                 echo "    <qemu:env name='$(lv_xml_escape "${kv%%=*}")' value='$(lv_xml_escape "${kv#*=}")'/>"
             done
@@ -337,8 +342,15 @@ lv_explain() { # NAME [explain options...]
     shift
     [[ "$LV_NAME" == "$name" ]] || fail "lv_explain $name: call lv_log_cmd $name first"
     local -a envs=() kv
+    # vmmemd honours these only when its config lists them in domain-env (none by default).
+    local allowed
+    allowed=$(sed -n 's/^domain-env *= *//p' "$LV_CONF" 2>/dev/null | tr ',' ' ')
     for kv in "${LV_ENV[@]}"; do
-        case "$kv" in VMMEM_SWAP=* | VMMEM_HIGH=* | VMMEM_RATIO=*) envs+=("$kv") ;; esac
+        case "$kv" in
+        VMMEM_SWAP=*) [[ " $allowed " == *" swap "* ]] && envs+=("$kv") ;;
+        VMMEM_HIGH=*) [[ " $allowed " == *" high "* ]] && envs+=("$kv") ;;
+        VMMEM_RATIO=*) [[ " $allowed " == *" ratio "* ]] && envs+=("$kv") ;;
+        esac
     done
     env -i PATH="$PATH" "${envs[@]}" "$VMMEM" explain --json --config "$LV_CONF" "$@" -- "${LV_ARGV[@]:1}" ||
         fail "domain $name: vmmem explain refused libvirt's argv (${LV_ARGV[*]:1})"

@@ -1,8 +1,9 @@
 #!/bin/bash
 # When the envelope cannot be applied under libvirt: policy strict (the default) refuses to start
 # the domain and libvirt shows vmmem-qemu's one-line reason; fail-open starts it without an
-# envelope and logs one warning line.  The policy comes from <qemu:env> VMMEM_POLICY, the
-# launcher's config ([vmmem] and [vm NAME]), environment over file.
+# envelope and logs one warning line.  The policy comes from the launcher's config ([vmmem] and
+# [vm NAME], the domain's own name only), and from <qemu:env> VMMEM_POLICY only where root's
+# config lists it in domain-env (environment over file).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/libvirt-lib.sh"
 
@@ -51,7 +52,11 @@ unreachable="cannot reach vmmemd at $LV_SOCK"
 # 1. No vmmemd, no config: strict by default.
 expect_refused p1 "$unreachable"
 
-# 2. fail-open from <qemu:env>.
+# 2. fail-open from <qemu:env>: ignored by default, honoured once root's config (a drop-in)
+#    lists policy in domain-env.
+expect_refused p2a "$unreachable" --env VMMEM_POLICY=fail-open
+mkdir -p /etc/vmmem/vmmem.conf.d
+printf '[vmmem]\ndomain-env = policy\n' >/etc/vmmem/vmmem.conf.d/50-domain-env.conf
 expect_open p2 "$unreachable" --env VMMEM_POLICY=fail-open
 
 # 3. fail-open from the launcher's config, for one VM by name; others stay strict.
@@ -64,6 +69,10 @@ printf '[vmmem]\npolicy = fail-open\n[vm p5]\npolicy = strict\n' >"$LAUNCHER_CON
 expect_refused p5 "$unreachable"
 expect_refused p6 "$unreachable" --env VMMEM_POLICY=strict
 expect_open p7 "$unreachable"
+# A domain that claims p7's name on its command line (qemu takes the last -name) gets neither
+# p7's policy nor an envelope: its own name is libvirt's machine name in the cgroup path.
+printf '[vmmem]\npolicy = strict\n[vm p7]\npolicy = fail-open\n' >"$LAUNCHER_CONF"
+expect_refused p12 "-name 'p7' is not the name of libvirt machine 'qemu-" --arg -name --arg guest=p7
 rm -f "$LAUNCHER_CONF"
 
 # 5. vmmemd runs but refuses (its config turned bad after it started): strict shows vmmemd's
@@ -79,6 +88,7 @@ cg=$(lv_cgroup p10)
 lv_log_cmd p10
 assert_eq "$(lv_explain p10 | jq -r .memory_max)" "$(cg_read "$cg/memory.max")" "p10: vmmemd serves again once its config is good"
 lv_destroy p10
+rm -f /etc/vmmem/vmmem.conf.d/50-domain-env.conf
 
 lv_note "done"
 finish

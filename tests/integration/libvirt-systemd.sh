@@ -62,7 +62,7 @@ current=$(cg_read "$cg/memory.current")
 ((current > 0 && current < max)) || fail "$name: expected 0 < memory.current < memory.max $max, got $current"
 ok "$name: memory.current $current inside the envelope"
 line=$(grep '^vmmem-qemu: ' "$(lv_log "$name")" || true)
-[[ "$(wc -l <<<"$line")" == 1 && "$line" == "vmmem-qemu: memory.max "*" in /$cg" ]] ||
+[[ "$(wc -l <<<"$line")" == 1 && "$line" == "vmmem-qemu: memory.max "*" in /$cg (vmmemd answered in "*" ms)" ]] ||
     fail "$name: expected one line 'vmmem-qemu: memory.max ... in /$cg' in the domain log, got: '$line'"
 ok "$name: domain log: $line"
 # The scope's own level is systemd's (machined's unit), the envelope sits below it.

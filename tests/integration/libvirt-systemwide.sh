@@ -43,8 +43,9 @@ assert_contains "$(dpkg-divert --list "$QEMU_BIN")" "local diversion of $QEMU_BI
 assert_eq "$launcher_sha" "$(sha "$QEMU_BIN")" "enable: $QEMU_BIN is a copy of vmmem-qemu (sha256)"
 assert_eq "$qemu_sha" "$(sha "$REAL")" "enable: $REAL is the original qemu (sha256)"
 assert_eq "root root 755" "$(stat -c '%U %G %a' "$QEMU_BIN")" "enable: the wrapper's owner and mode"
-grep -qx "qemu = $REAL" /etc/vmmem/vmmem.conf || fail "enable: expected 'qemu = $REAL' in /etc/vmmem/vmmem.conf, it has: $(cat /etc/vmmem/vmmem.conf)"
-ok "enable: /etc/vmmem/vmmem.conf names the real qemu"
+DROPIN=/etc/vmmem/vmmem.conf.d/50-vmmem-system-wide.conf
+grep -qx "qemu = $REAL" "$DROPIN" || fail "enable: expected 'qemu = $REAL' in $DROPIN, it has: $(cat "$DROPIN" 2>&1)"
+ok "enable: $DROPIN names the real qemu"
 [[ ! -e "$(caps_xml)" ]] || fail "enable: expected libvirt's capabilities cache for $QEMU_BIN to be dropped"
 set +e
 status_out=$("$SYSTEM_WIDE" status --launcher "$VMMEM_QEMU" 2>&1)
@@ -68,7 +69,7 @@ ok "n1: libvirt's pid $pid runs the diverted $REAL"
 json=$(lv_explain n1)
 assert_eq "$(jq -r .memory_max <<<"$json")" "$(cg_read "$cg/memory.max")" "n1: /$cg/memory.max = vmmem explain"
 assert_eq 1 "$(cg_read "$cg/memory.oom.group")" "n1: memory.oom.group"
-grep -q "^vmmem-qemu: memory.max .* in /$cg$" "$(lv_log n1)" ||
+grep -q "^vmmem-qemu: memory.max .* in /$cg (vmmemd answered in [0-9]* ms)$" "$(lv_log n1)" ||
     fail "n1: expected the envelope line in the domain log, got: $(grep '^vmmem-qemu' "$(lv_log n1)")"
 ok "n1: the domain log has the envelope line"
 assert_eq 0000000000000000 "$(proc_status "$pid" CapEff)" "n1: CapEff"
@@ -83,6 +84,7 @@ ok "disable: $(tail -n 1 <<<"$out")"
 [[ -z "$(dpkg-divert --list "$QEMU_BIN")" ]] || fail "disable: expected no diversion, got: $(dpkg-divert --list "$QEMU_BIN")"
 assert_eq "$qemu_sha" "$(sha "$QEMU_BIN")" "disable: $QEMU_BIN is the original qemu again (sha256)"
 [[ ! -e "$REAL" ]] || fail "disable: expected $REAL to be gone"
+[[ ! -e "$DROPIN" ]] || fail "disable: expected $DROPIN gone, it has: $(cat "$DROPIN")"
 if [[ -f /etc/vmmem/vmmem.conf ]]; then
     grep -q "$REAL" /etc/vmmem/vmmem.conf && fail "disable: $REAL still named in /etc/vmmem/vmmem.conf"
 fi

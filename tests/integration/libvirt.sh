@@ -85,7 +85,7 @@ check_domain() { # NAME RAM_MIB VCPUS
     log=$(lv_log "$name")
     local line
     line=$(grep '^vmmem-qemu: ' "$log" || true)
-    [[ "$(wc -l <<<"$line")" == 1 && "$line" == "vmmem-qemu: memory.max "*" in /$cg" ]] ||
+    [[ "$(wc -l <<<"$line")" == 1 && "$line" == "vmmem-qemu: memory.max "*" in /$cg (vmmemd answered in "*" ms)" ]] ||
         fail "$name: expected one line 'vmmem-qemu: memory.max ... in /$cg' in $log, got: '$line'"
     ok "$name: domain log: $line"
 

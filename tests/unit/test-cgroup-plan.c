@@ -229,6 +229,14 @@ test_plan(gconstpointer data)
         g_assert_cmpstr(w->value, ==, row->writes[i].value);
         g_assert_cmpint(w->optional, ==, row->writes[i].optional);
     }
+    /* vmmem's own parent passes a protection on; nothing else is written there. */
+    g_assert_cmpuint(plan->parent_writes->len, ==,
+                     (row->envelope.memory_min ? 1 : 0) + (row->envelope.memory_low ? 1 : 0));
+    for (guint i = 0; i < plan->parent_writes->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(plan->parent_writes, i);
+        g_assert_cmpstr(w->file, ==, row->envelope.memory_min ? "../memory.min" : "../memory.low");
+        g_assert_cmpstr(w->value, ==, "max");
+    }
 }
 
 static void
@@ -237,13 +245,16 @@ test_plan_parent(void)
     g_autoptr(Config) config = config_new_default();
     g_autoptr(CgroupPlan) plan = NULL;
     g_autoptr(CgroupPlan) plan2 = NULL;
-    Envelope e = {.guest_ram = GiB, .memory_max = 2 * GiB, .memory_high = UINT64_MAX};
+    Envelope e = {
+        .guest_ram = GiB, .memory_max = 2 * GiB, .memory_high = UINT64_MAX, .memory_min = GiB};
 
     g_assert_cmpint(config_set(config, "parent", "machine.slice/vms", NULL), ==, 0);
     g_assert_cmpint(cgroup_plan_new(&e, config, "a b", &plan, NULL), ==, 0);
     g_assert_cmpstr(plan->parent, ==, "machine.slice/vms");
     g_assert_false(plan->parent_is_default);
     g_assert_cmpstr(plan->path, ==, "machine.slice/vms/vmmem-a\\x20b.scope");
+    /* A parent vmmem does not own is never written: its ancestors are its owner's to set. */
+    g_assert_cmpuint(plan->parent_writes->len, ==, 0);
 
     /* No config: the default parent. */
     g_assert_cmpint(cgroup_plan_new(&e, NULL, "b", &plan2, NULL), ==, 0);

@@ -432,10 +432,84 @@ test_load_file(void)
     g_assert_cmpint(g_rmdir(dir), ==, 0);
 }
 
+/* FILE, then FILE.d/\*.conf in lexical order, each over the ones before; a bad drop-in fails
+ * the whole load and changes nothing. */
+static void
+test_dropins(void)
+{
+    g_autoptr(Config) c = config_new_default();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_dir_make_tmp("vmmem-test-dropin-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "vmmem.conf", NULL);
+    g_autofree char *d = g_build_filename(dir, "vmmem.conf.d", NULL);
+    g_autofree char *a = g_build_filename(d, "10-a.conf", NULL);
+    g_autofree char *b = g_build_filename(d, "20-b.conf", NULL);
+    g_autofree char *skipped = g_build_filename(d, "30-c.conf.dpkg-old", NULL);
+    g_autofree char *bad = g_build_filename(d, "40-bad.conf", NULL);
+    Policy p;
+
+    g_assert_cmpint(config_load_path(c, path, false, &error), ==, -ENOENT);
+    g_clear_error(&error);
+    g_assert_cmpint(config_load_path(c, path, true, &error), ==, 0);
+
+    g_assert_cmpint(g_mkdir(d, 0755), ==, 0);
+    g_assert_true(g_file_set_contents(path, "[vmmem]\nswap = 1G\nratio = 2\n", -1, NULL));
+    g_assert_true(g_file_set_contents(b, "[vmmem]\nratio = 3\n[vm x]\nswap = 3G\n", -1, NULL));
+    g_assert_true(g_file_set_contents(a, "[vmmem]\nratio = 1.5\nswap = 2G\n", -1, NULL));
+    g_assert_true(g_file_set_contents(skipped, "[vmmem]\nratio = 9\n", -1, NULL));
+    g_assert_cmpint(config_load_path(c, path, false, &error), ==, 0);
+    g_assert_no_error(error);
+    g_assert_cmpfloat(c->defaults.ratio, ==, 3.0);
+    g_assert_cmpuint(c->defaults.swap, ==, 2 * GiB);
+    config_policy_for(c, "x", &p);
+    g_assert_cmpuint(p.swap, ==, 3 * GiB);
+
+    /* Drop-ins alone, without the main file. */
+    g_assert_cmpint(g_unlink(path), ==, 0);
+    g_clear_pointer(&c, config_free);
+    c = config_new_default();
+    g_assert_cmpint(config_load_path(c, path, false, &error), ==, 0);
+    g_assert_cmpfloat(c->defaults.ratio, ==, 3.0);
+
+    g_assert_true(g_file_set_contents(bad, "[vmmem]\nratio = lots\n", -1, NULL));
+    g_clear_pointer(&c, config_free);
+    c = config_new_default();
+    g_assert_cmpint(config_load_path(c, path, true, &error), ==, -EINVAL);
+    g_assert_true(g_str_has_prefix(error->message, bad));
+    g_assert_cmpfloat(c->defaults.ratio, ==, 1.0);
+
+    for (const char *const *f = (const char *const[]){a, b, skipped, bad, NULL}; *f; f++)
+        g_assert_cmpint(g_unlink(*f), ==, 0);
+    g_assert_cmpint(g_rmdir(d), ==, 0);
+    g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
+static void
+test_domain_env(void)
+{
+    g_autoptr(Config) c = config_new_default();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_cmpuint(c->domain_env, ==, 0);
+    g_assert_cmpint(config_load_data(c, "[vmmem]\ndomain-env = swap, ratio\n", NULL), ==, 0);
+    g_assert_cmpuint(c->domain_env, ==, DOMAIN_ENV_SWAP | DOMAIN_ENV_RATIO);
+    g_assert_cmpint(config_load_data(c, "[vmmem]\ndomain-env = none\n", NULL), ==, 0);
+    g_assert_cmpuint(c->domain_env, ==, 0);
+    g_assert_cmpint(config_load_data(c, "[vmmem]\ndomain-env = parent\n", &error), ==, -EINVAL);
+    g_clear_error(&error);
+    g_assert_cmpint(config_load_data(c, "[vm a]\ndomain-env = swap\n", &error), ==, -EINVAL);
+    g_assert_nonnull(strstr(error->message, "only allowed in [vmmem]"));
+    g_clear_error(&error);
+    g_assert_cmpint(config_load_data(c, "[vmmem]\nprotect-max = 4G\n", NULL), ==, 0);
+    g_assert_cmpuint(c->protect_max, ==, 4 * GiB);
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/config/dropins", test_dropins);
+    g_test_add_func("/config/domain-env", test_domain_env);
     g_test_add_func("/config/defaults", test_defaults);
     for (size_t i = 0; i < G_N_ELEMENTS(good_rows); i++) {
         g_autofree char *path =

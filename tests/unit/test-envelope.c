@@ -154,6 +154,26 @@ test_unaligned_guest_ram(void)
     g_assert_cmpuint(e->memory_low, ==, GiB + 4096);
 }
 
+/* A command line sizes its own guest RAM: root's protect-max, or half the host's RAM, bounds
+ * the protection it gets, with a warning. */
+static void
+test_protect_ceiling(void)
+{
+    g_autoptr(TestSpec) spec = spec_new("big", 64 * GiB);
+    g_autoptr(Config) config = config_from("[vmmem]\nprotect = min\n");
+    g_autoptr(Config) capped = config_from("[vmmem]\nprotect = low\nprotect-max = 4G\n");
+    g_autoptr(HostInfo) host = host_info_new(16 * GiB, true, NULL);
+    g_autoptr(Envelope) e = NULL, f = NULL;
+
+    g_assert_cmpint(envelope_compute(spec, host, config, NULL, NULL, &e, NULL), ==, 0);
+    g_assert_cmpuint(e->memory_min, ==, 8 * GiB);
+    g_assert_cmpuint(e->warnings->len, ==, 1);
+    g_assert_nonnull(strstr(g_ptr_array_index(e->warnings, 0), "protect-max"));
+    g_assert_cmpint(envelope_compute(spec, host, capped, NULL, NULL, &f, NULL), ==, 0);
+    g_assert_cmpuint(f->memory_low, ==, 4 * GiB);
+    g_assert_cmpuint(f->memory_max, ==, 64 * GiB + f->overhead);
+}
+
 static void
 test_overflow(void)
 {
@@ -639,6 +659,7 @@ int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/envelope/protect-ceiling", test_protect_ceiling);
     for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
         g_autofree char *path = g_strdup_printf("/envelope/row/%s", rows[i].desc);
         g_test_add_data_func(path, &rows[i], test_row);

@@ -107,6 +107,56 @@ test_proc_cgroup(void)
     g_assert_null(path);
 }
 
+/* libvirt's machine names (virDomainDriverGenerateMachineName(), libvirt 9.0). */
+static const struct {
+    unsigned id;
+    const char *name, *machine;
+} machine_rows[] = {
+    {1, "t1", "qemu-1-t1"},
+    {3, "..", "qemu-3"},
+    {7, "db_1", "qemu-7-db1"},
+    {7, "-a..b--c-", "qemu-7-a.b-c"},
+    {2, "日本", "qemu-2"},
+    {12, "web.example.com", "qemu-12-web.example.com"},
+    {5, "0123456789012345678901234567890123456789012345678901234567890123456789",
+     "qemu-5-012345678901234567890123456789012345678901234567890123456"}, /* 64 bytes */
+};
+
+static void
+test_machine_names(void)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(machine_rows); i++) {
+        g_autofree char *m = libvirt_machine_name(machine_rows[i].id, machine_rows[i].name);
+        g_assert_cmpstr(m, ==, machine_rows[i].machine);
+    }
+}
+
+/* A domain's argv may claim any name; only its own machine name's passes. */
+static void
+test_check_name(void)
+{
+    g_autoptr(LibvirtDomain) d = NULL, s = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_assert_cmpint(libvirt_domain_from_cgroup("/machine/qemu-4-evil.libvirt-qemu/emulator", &d),
+                    ==, 1);
+    g_assert_cmpint(libvirt_domain_check_name(d, "evil", NULL), ==, 0);
+    g_assert_cmpint(libvirt_domain_check_name(d, "other", &error), ==, -EPERM);
+    g_assert_cmpstr(error->message, ==,
+                    "-name 'other' is not the name of libvirt machine 'qemu-4-evil' (it would be "
+                    "'qemu-4-other')");
+    g_clear_error(&error);
+    g_assert_cmpint(libvirt_domain_check_name(d, NULL, &error), ==, -EPERM);
+    g_clear_error(&error);
+    g_assert_cmpint(libvirt_domain_check_name(d, "e_v_i_l", NULL), ==, 0);
+    g_assert_cmpint(
+        libvirt_domain_from_cgroup(
+            "/machine.slice/machine-qemu\\x2d9\\x2ddb\\x2d1.scope/libvirt/emulator", &s),
+        ==, 1);
+    g_assert_cmpint(libvirt_domain_check_name(s, "db-1", NULL), ==, 0);
+    g_assert_cmpint(libvirt_domain_check_name(s, "db-2", NULL), ==, -EPERM);
+}
+
 static Envelope *
 sample_envelope(uint64_t swap)
 {
@@ -202,6 +252,8 @@ main(int argc, char **argv)
         g_test_add_data_func(name, &placement_rows[i], test_placement);
     }
     g_test_add_func("/libvirt-domain/proc-cgroup", test_proc_cgroup);
+    g_test_add_func("/libvirt-domain/machine-names", test_machine_names);
+    g_test_add_func("/libvirt-domain/check-name", test_check_name);
     g_test_add_func("/libvirt-domain/plan-existing", test_plan_existing);
     g_test_add_func("/libvirt-domain/plan-existing-refusals", test_plan_existing_refusals);
     g_test_add_func("/libvirt-domain/dryrun-adopt", test_dryrun_adopt);

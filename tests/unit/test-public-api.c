@@ -824,12 +824,12 @@ static const ScopeRow scope_rows[] = {
     /* oom.group first, protections, then from the softest limit to memory.max. */
     {"protect-min", VM_1G("-name", "guest=web1"),
      ARGV("high", "on", "swap", "512M", "protect", "min"), NULL, "vmmem.slice/vmmem-web1.scope",
-     ARGV("memory.oom.group", "1", "memory.min", "1073741824", "memory.swap.max", "536870912",
-          "memory.high", "@HIGH_1G", "memory.max", "@MAX_1G")},
+     ARGV("../memory.min", "max", "memory.oom.group", "1", "memory.min", "1073741824",
+          "memory.swap.max", "536870912", "memory.high", "@HIGH_1G", "memory.max", "@MAX_1G")},
     {"protect-low", VM_1G("-name", "guest=web1"), ARGV("protect", "low"), NULL,
      "vmmem.slice/vmmem-web1.scope",
-     ARGV("memory.oom.group", "1", "memory.low", "1073741824", "memory.swap.max", "0",
-          "memory.high", "max", "memory.max", "@MAX_1G")},
+     ARGV("../memory.low", "max", "memory.oom.group", "1", "memory.low", "1073741824",
+          "memory.swap.max", "0", "memory.high", "max", "memory.max", "@MAX_1G")},
 
     {"hostile-slash", VM_1G(), NO_ARGS, "a/b", .err = EINVAL},
     {"hostile-dotdot", VM_1G(), NO_ARGS, "..", .err = EINVAL},

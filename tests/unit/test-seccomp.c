@@ -261,6 +261,24 @@ call_process_vm_writev(void)
 }
 
 static long
+call_pidfd_getfd(void)
+{
+    return syscall(SYS_pidfd_getfd, -1, 0, 0);
+}
+
+static long
+call_process_madvise(void)
+{
+    return syscall(SYS_process_madvise, -1, NULL, 0, 0, 0);
+}
+
+static long
+call_kcmp(void)
+{
+    return syscall(SYS_kcmp, getpid(), getpid(), 0 /* KCMP_FILE */, -1, -1);
+}
+
+static long
 call_swapon(void)
 {
     return swapon(NOWHERE, 0);
@@ -338,6 +356,9 @@ static const Probe probes[] = {
     {"ptrace", call_ptrace, EPERM, HOST_POLICY},
     {"process_vm_readv", call_process_vm_readv, EPERM, -1},
     {"process_vm_writev", call_process_vm_writev, EPERM, -1},
+    {"pidfd_getfd", call_pidfd_getfd, EPERM, -1},
+    {"process_madvise", call_process_madvise, EPERM, -1},
+    {"kcmp", call_kcmp, EPERM, -1},
     {"swapon", call_swapon, EPERM, CAP_SYS_ADMIN},
     {"swapoff", call_swapoff, EPERM, CAP_SYS_ADMIN},
     {"kexec_load", call_kexec_load, EPERM, HOST_POLICY},

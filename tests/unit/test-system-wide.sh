@@ -21,6 +21,7 @@ export VMMEM_SYSTEM_WIDE_ROOT=$R
 QEMU=/usr/bin/qemu-system-x86_64
 REAL=$QEMU.real
 CONF=$R/etc/vmmem/vmmem.conf
+DROPIN=$R/etc/vmmem/vmmem.conf.d/50-vmmem-system-wide.conf
 HOOK=$R/etc/apt/apt.conf.d/80vmmem-system-wide
 CAPS_XML=$R/var/cache/libvirt/qemu/capabilities/$(printf '%s' "$QEMU" | sha256sum | cut -c1-64).xml
 LAUNCHER=$WORK/vmmem-qemu
@@ -96,12 +97,10 @@ check "the wrapper is a copy of the launcher" cmp -s "$LAUNCHER" "$R$QEMU"
 check "the wrapper is mode 0755" [ "$(stat -c %a "$R$QEMU")" = 755 ]
 check "the real qemu moved to .real" grep -q real-qemu "$R$REAL"
 check "dpkg-divert lists the local diversion" [ "$(diversions)" = "local diversion of $QEMU to $REAL" ]
-check "vmmem.conf: qemu = .real in [vmmem]" grep -qx "qemu = $REAL" "$CONF"
-check "vmmem.conf: the old qemu line is gone" [ "$(grep -c '^qemu' "$CONF")" = 1 ]
-check "vmmem.conf: other content kept" grep -qxF -e 'ratio = 1.5' -e '[vm web1]' -e 'high = off' "$CONF"
-check "vmmem.conf: mode kept" [ "$(stat -c %a "$CONF")" = 640 ]
-check "vmmem.conf: the key is in the [vmmem] group" \
-    [ "$(awk '/^\[/{g=$0} /^qemu/{print g}' "$CONF")" = "[vmmem]" ]
+check "the drop-in sets qemu = .real in [vmmem]" [ "$(grep -v '^#' "$DROPIN")" = "[vmmem]
+qemu = $REAL" ]
+check "the drop-in is mode 0644 (the qemu user reads it)" [ "$(stat -c %a "$DROPIN")" = 644 ]
+check "vmmem.conf is not touched" [ "$(cat "$CONF")" = "$CONF_ORIG" -a "$(stat -c %a "$CONF")" = 640 ]
 check "the apt hook runs refresh after dpkg" grep -q '^DPkg::Post-Invoke { "if \[ -x .* refresh --auto' "$HOOK"
 check "libvirt's cached capabilities for the path are gone" [ ! -e "$CAPS_XML" ]
 
@@ -148,6 +147,7 @@ check "no .real left" [ ! -e "$R$REAL" ]
 check "no diversion left" [ -z "$(diversions)" ]
 check "the apt hook is gone" [ ! -e "$HOOK" ]
 check "vmmem.conf is byte for byte what it was" [ "$(cat "$CONF")" = "$CONF_ORIG" ]
+check "the drop-in and its folder are gone" [ ! -e "$DROPIN" -a ! -e "${DROPIN%/*}" ]
 sw status
 check "status after disable: exit 3" [ "$RC" = 3 ]
 sw disable
@@ -164,26 +164,53 @@ check "...and undoes the diversion, the wrapper and the config" [ "$(snapshot)" 
 check "...no diversion left" [ -z "$(diversions)" ]
 mkdir "$R/etc/apt/apt.conf.d"
 
-# --- no config file and no [vmmem] group ------------------------------------------------------
+# --- no config folder at all ------------------------------------------------------------------
 fresh_root
 rmdir "$R/etc/vmmem"
 sw enable --launcher "$LAUNCHER"
-check "enable without vmmem.conf creates it, mode 0644" [ "$RC" = 0 -a "$(stat -c %a "$CONF")" = 644 ]
-check "...with [vmmem] and the key" [ "$(grep -v '^#' "$CONF")" = "[vmmem]
-qemu = $REAL" ]
+check "enable without /etc/vmmem makes the drop-in folder" [ "$RC" = 0 -a -f "$DROPIN" ]
 sw disable
-check "disable removes the file it created" [ "$RC" = 0 -a ! -e "$CONF" -a ! -e "${CONF%/*}" ]
+check "disable removes the folders it left empty" [ "$RC" = 0 -a ! -e "${CONF%/*}" ]
 
+# --- the lock: no truncation, no symlink ----------------------------------------------------------
 fresh_root
-printf '[vm a]\nratio = 2\n' >"$CONF"
+mkdir -p "$R/run"
+echo "keep me" >"$WORK/victim"
+ln -s "$WORK/victim" "$R/run/vmmem-system-wide.lock"
+before=$(snapshot)
 sw enable --launcher "$LAUNCHER"
-check "enable appends a [vmmem] group when there is none" [ "$RC" = 0 -a "$(grep -v '^#' "$CONF")" = "[vm a]
-ratio = 2
-
-[vmmem]
-qemu = $REAL" ]
+check "enable refuses a lock that is a symlink, in one line" one_line_error
+check "...and the symlink's target is untouched" [ "$(cat "$WORK/victim")" = "keep me" ]
+check "...and nothing changed" [ "$(snapshot)" = "$before" ]
+rm "$R/run/vmmem-system-wide.lock"
+echo "old content" >"$R/run/vmmem-system-wide.lock"
+sw enable --launcher "$LAUNCHER"
+check "enable with an existing lock file succeeds and does not truncate it" \
+    [ "$RC" = 0 -a "$(cat "$R/run/vmmem-system-wide.lock")" = "old content" ]
 sw disable
-check "disable restores it exactly" [ "$RC" = 0 -a "$(cat "$CONF")" = $'[vm a]\nratio = 2' ]
+
+# --- interrupted inside dpkg-divert --add -------------------------------------------------------
+# A dpkg-divert that lets the real one finish, then signals the script, as a ^C or a TERM at
+# that moment would.  The run must undo it all and say so truthfully.
+fresh_root
+mkdir -p "$WORK/bin"
+{
+    echo '#!/bin/bash'
+    echo "$(command -v dpkg-divert) \"\$@\" || exit"
+    echo 'for a in "$@"; do [[ $a == --add ]] && kill -TERM "$SW_PID"; done'
+    echo 'exit 0'
+} >"$WORK/bin/dpkg-divert"
+chmod 0755 "$WORK/bin/dpkg-divert"
+before=$(snapshot)
+RC=0
+PATH="$WORK/bin:$PATH" bash -c 'export SW_PID=$$; exec "$0" "$@"' "$SCRIPT" enable --launcher "$LAUNCHER" \
+    >"$WORK/out" 2>"$WORK/err" || RC=$?
+OUT=$(cat "$WORK/out") ERR=$(cat "$WORK/err")
+check "a TERM during dpkg-divert --add stops enable with one line" one_line_error
+check "...which says it was interrupted" grep -q "interrupted" "$WORK/err"
+check "...the real qemu is in place" grep -q real-qemu "$R$QEMU"
+check "...no diversion is left" [ -z "$(diversions)" ]
+check "...and nothing changed, as the line says" [ "$(snapshot)" = "$before" ]
 
 # --- refusals ---------------------------------------------------------------------------------
 fresh_root

@@ -170,11 +170,18 @@ main() {
     printf '%s' "$cwd" >"$meta/cwd"
     # Host folders that must be visible inside even where the VM's tmpfs mounts (/tmp, /run,
     # /var/lib, /var/log, /var/cache, /var/tmp) cover them: the guest binds them back read-only.
+    # The source and build trees too, and the command's folder: a checkout under /var/tmp must
+    # work.  Sorted, so that a folder is bound before the folders inside it (the guest binds a
+    # folder only where its tmpfs has none yet).
     {
         printf '%s\n' "$cwd"
         printf '%s\n' "$(dirname -- "$kernel")"
+        for v in "${VMMEM_SOURCE_DIR:-}" "${VMMEM_BUILD_DIR:-}"; do
+            [[ -n "$v" && -d "$v" ]] && readlink -f -- "$v"
+        done
+        [[ "$1" == /* && -e "$1" ]] && dirname -- "$(readlink -f -- "$1")"
         for v in "${expose[@]}"; do printf '%s\n' "$v"; done
-    } >"$meta/expose"
+    } | sort -u >"$meta/expose"
 
     # QEMU option values: a comma is written as two.
     qe() { printf '%s' "${1//,/,,}"; }

@@ -180,6 +180,7 @@ print_explain(const vmmem_spec *spec, const vmmem_envelope *envelope, const vmme
     g_autofree char *huge = format_size(vmmem_envelope_get_hugetlb_ram(envelope));
     g_autofree char *over = format_size(vmmem_envelope_get_overhead(envelope));
     g_autofree char *max = format_size(vmmem_envelope_get_memory_max(envelope));
+    bool protected = false, passed_on = false;
 
     if (vmmem_spec_is_probe(spec)) {
         printf("No guest RAM (a probe or query): qemu runs with no envelope.\n");
@@ -217,7 +218,21 @@ print_explain(const vmmem_spec *spec, const vmmem_envelope *envelope, const vmme
     for (size_t i = 0; i < vmmem_scope_get_n_writes(scope); i++) {
         const char *file, *value;
         vmmem_scope_get_write(scope, i, &file, &value);
-        printf("  /%s/%s = %s\n", vmmem_scope_get_path(scope), file, value);
+        if (g_str_has_prefix(file, "../")) {
+            g_autofree char *parent = g_path_get_dirname(vmmem_scope_get_path(scope));
+            printf("  /%s/%s = %s\n", parent, file + strlen("../"), value);
+            passed_on = true;
+        } else {
+            printf("  /%s/%s = %s\n", vmmem_scope_get_path(scope), file, value);
+            protected |= strcmp(file, "memory.min") == 0 || strcmp(file, "memory.low") == 0;
+        }
+    }
+    /* A protection is only as good as the ancestors' (docs/cgroup-layout.md). */
+    if (protected && !passed_on) {
+        g_autofree char *parent = g_path_get_dirname(vmmem_scope_get_path(scope));
+        printf("Note: the protection takes effect only as far as /%s and every cgroup above it "
+               "grant it (memory.min/low there); vmmem sets that only on its own vmmem.slice\n",
+               parent);
     }
 }
 

@@ -144,6 +144,42 @@ out=$(in_domain "$victim_cg" env VMMEMD_CLIENT_SOCKET="$LV_SOCK" "$CLIENT" -name
     fail "a claimed name: expected vmmemd to refuse it, got: $out"
 ok "a claimed name: $out"
 
+# ---- 3b. the worker parses with no capability in effect ----------------------------------------
+# Traced: the worker reads the asker's /proc files, then capset() drops CAP_SYS_PTRACE and leaves
+# CAP_DAC_READ_SEARCH only permitted; the disk image the command line names (the asker's own,
+# mode 0600) is opened with that capability raised around the open alone.
+fake_domain machine/qemu-92-caps.libvirt-qemu
+qemu-img create -q -f qcow2 "$H/disk.qcow2" 64M
+chown "$QEMU_UID:$QEMU_GID" "$H/disk.qcow2"
+chmod 0600 "$H/disk.qcow2"
+strace -f -qq -e trace=capset,openat -o "$H/strace.out" -p "$VMMEMD_PID" &
+tracer=$!
+for _ in $(seq 1 50); do grep -q TracerPid:.*[1-9] "/proc/$VMMEMD_PID/status" && break; sleep 0.1; done
+out=$(in_domain machine/qemu-92-caps.libvirt-qemu env VMMEMD_CLIENT_SOCKET="$LV_SOCK" "$CLIENT" \
+    -name guest=caps -m 64 -nodefaults -drive "file=$H/disk.qcow2,format=qcow2,if=virtio")
+sleep 1
+kill "$tracer"
+wait "$tracer" 2>/dev/null || true
+[[ "$out" == "0 memory.max "* ]] || fail "caps: expected the envelope, got: $out"
+verdict=$(awk -v disk="$H/disk.qcow2" '
+    /openat\([0-9]+, "cmdline"/ && !w { w = $1 }
+    $1 != w { next }
+    /capset\(/ { last_cap = $0; if (!dropped && /effective=0,/) dropped = NR; next }
+    /openat\([0-9]+, "(cgroup|cmdline|environ|status)"/ && dropped { print "a /proc read after the drop: " $0; bad = 1 }
+    index($0, "\"" disk "\"") && /openat\(/ {
+        seen = 1
+        if (!dropped) { print "the image opened before any drop"; bad = 1 }
+        else if (last_cap !~ /effective=1<<CAP_DAC_READ_SEARCH,/) { print "the image opened without the raise: " last_cap; bad = 1 }
+    }
+    END {
+        if (!w) print "no worker read /proc/PID/cmdline"
+        else if (!dropped) print "no capset drop in worker " w
+        else if (!seen) print "the worker never opened the image"
+        else if (!bad) print "ok"
+    }' "$H/strace.out")
+[[ "$verdict" == ok ]] || fail "caps: $verdict (trace: $(grep -c . "$H/strace.out") lines in $H/strace.out)"
+ok "caps: the worker dropped its capabilities after the /proc reads, and raised one around the image open"
+
 # ---- 4. starvation ---------------------------------------------------------------------------
 FLOOD='
 import os, select, socket, sys, time
@@ -238,6 +274,10 @@ printf '[vmmem]\nprotect = min\nprotect-max = 64M\n' >"$LV_CONF"
 lv_create "$(lv_xml hb2 128 1)"
 cg=$(lv_cgroup hb2)
 assert_eq $((64 * 1048576)) "$(cg_read "$cg/memory.min")" "hb2: memory.min under protect-max 64M"
+# libvirt's /machine grants no protection, and vmmem does not own it: the domain log says so.
+grep -q "memory.min takes no effect: /machine grants 0" "$(lv_log hb2)" ||
+    fail "hb2: expected the domain log to say /machine grants no protection, it has: $(grep vmmem "$(lv_log hb2)")"
+ok "hb2: the domain log says the protection needs /machine's memory.min"
 lv_destroy hb2
 
 # <qemu:env> VMMEM_SWAP: ignored by default, honoured when root lists it.

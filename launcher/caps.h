@@ -6,8 +6,8 @@
 
 /* Capability sets of the calling thread, as bit masks of CAP_* numbers (raw capget/capset:
  * nothing to link).  vmmemd's worker needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH only to read
- * the requester's /proc files and, the second, to open the disk images the requester may read;
- * it parses hostile argv and file headers with neither in effect. */
+ * the requester's /proc files and, the second, to open the disk images the requester may read
+ * (which a forked opener does); it parses hostile argv and file headers with none at all. */
 #define CAP_BIT(cap) (UINT64_C(1) << (cap))
 
 /* 0 or -errno. */

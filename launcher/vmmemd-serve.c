@@ -8,11 +8,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
-#include <poll.h>
+#include <limits.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "caps.h"
@@ -183,45 +186,99 @@ ungranted_protection(int root_fd, const char *path, const Envelope *e)
     return NULL;
 }
 
-/* ---- capabilities ---- */
+/* ---- capabilities, and the opener ---- */
 
-/* After the /proc reads: CAP_SYS_PTRACE gone for good, CAP_DAC_READ_SEARCH kept in the
- * permitted set only, for the opens of disk images (reader_elevate()).  A parser bug in what
- * follows then runs as a uid 0 that can write root's own files (the domain cgroup's memory
- * files, which is the job) but can read no one else's. */
+/* The disk images and kernel the command line names are read with the requester's eyes
+ * (host_open_as(): its uid and groups, by the mode bits), but opening a file of another uid takes
+ * CAP_DAC_READ_SEARCH.  So before anything hostile is parsed the worker forks an opener that
+ * keeps that capability and does one thing: take a path, open it as host_open_as() says, pass
+ * back the fd.  The worker then drops every capability for good, and parses the command line,
+ * the environment and the file headers with none. */
+typedef struct {
+    int sock;
+    pid_t pid;
+} Opener;
+
+static void opener_loop(int sock, const HostCreds *as) __attribute__((noreturn));
+
+static void
+opener_loop(int sock, const HostCreds *as)
+{
+    char path[PATH_MAX + 1];
+    ssize_t n;
+
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+    while ((n = recv(sock, path, sizeof(path) - 1, 0)) > 0) {
+        union {
+            struct cmsghdr align;
+            char buf[CMSG_SPACE(sizeof(int))];
+        } control;
+        char ok = 1;
+        struct iovec iov = {.iov_base = &ok, .iov_len = 1};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+        int fd;
+
+        path[n] = '\0';
+        fd = strlen(path) == (size_t)n ? host_open_as(path, as) : -1;
+        if (fd >= 0) {
+            struct cmsghdr *c;
+
+            memset(&control, 0, sizeof(control));
+            msg.msg_control = control.buf;
+            msg.msg_controllen = sizeof(control.buf);
+            c = CMSG_FIRSTHDR(&msg);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        } else {
+            ok = 0;
+        }
+        n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+        if (fd >= 0)
+            close(fd);
+        if (n < 0)
+            break;
+    }
+    _exit(0);
+}
+
+/* HostCreds.open_file for the worker: the opener's fd, or -1. */
 static int
-drop_to_reader(GError **error)
+opener_open(const char *path, void *data)
 {
-    uint64_t eff, prm;
-    int r = caps_get(&eff, &prm);
+    const Opener *o = data;
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } control;
+    char ok = 0;
+    struct iovec iov = {.iov_base = &ok, .iov_len = 1};
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = control.buf,
+                         .msg_controllen = sizeof(control.buf)};
+    int fd = -1;
 
-    if (r == 0)
-        r = caps_set(0, prm & CAP_BIT(CAP_DAC_READ_SEARCH));
-    if (r < 0)
-        return vmmem_fail(error, -r, "cannot drop capabilities: %s", g_strerror(-r));
-    return 0;
+    if (strlen(path) > PATH_MAX || send(o->sock, path, strlen(path), MSG_NOSIGNAL) < 0 ||
+        recvmsg(o->sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+        return -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+            c->cmsg_len == CMSG_LEN(sizeof(int)))
+            memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    if (!ok && fd >= 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
 }
 
+/* The requester's uid, gid and groups, from /proc/PID/status (the kernel's own lines). */
 static void
-reader_elevate(bool on)
+creds_from_status(const char *status, const struct ucred *cred, GArray *groups, HostCreds *ret)
 {
-    uint64_t eff, prm;
-
-    if (caps_get(&eff, &prm) == 0)
-        (void)caps_set(on ? prm : 0, prm);
-}
-
-/* ---- who asked ---- */
-
-/* The disk images and kernel the requester's command line names, read with its eyes: only
- * what its uid and groups (/proc/PID/status) may, so that its envelope says nothing of files it
- * could not read itself. */
-static void
-probe_files_as(const char *status, const struct ucred *cred, HostInfo *host, const VmSpec *spec)
-{
-    g_autoptr(GArray) groups = g_array_new(FALSE, FALSE, sizeof(gid_t));
     g_auto(GStrv) lines = g_strsplit(status, "\n", -1);
-    HostCreds as = {.uid = cred->uid, .gid = cred->gid, .elevate = reader_elevate};
 
     for (char **l = lines; *l; l++) {
         g_auto(GStrv) ids = NULL;
@@ -236,10 +293,61 @@ probe_files_as(const char *status, const struct ucred *cred, HostInfo *host, con
             }
         }
     }
-    as.groups = (const gid_t *)groups->data;
-    as.n_groups = groups->len;
-    host_info_probe_files(host, spec, &as);
+    *ret = (HostCreds){.uid = cred->uid,
+                       .gid = cred->gid,
+                       .groups = (const gid_t *)groups->data,
+                       .n_groups = groups->len};
 }
+
+/* After the /proc reads: the opener forked with CAP_DAC_READ_SEARCH alone, then this process
+ * without any capability, effective or permitted, so that none can come back. */
+static int
+drop_all_but_opener(const HostCreds *as, Opener *ret_opener, GError **error)
+{
+    int sv[2], r;
+    pid_t pid;
+
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return vmmem_fail(error, errno, "socketpair: %s", g_strerror(errno));
+    pid = fork();
+    if (pid < 0) {
+        r = errno;
+        close(sv[0]);
+        close(sv[1]);
+        return vmmem_fail(error, r, "cannot fork the opener: %s", g_strerror(r));
+    }
+    if (pid == 0) {
+        uint64_t eff, prm, keep;
+
+        close(sv[0]);
+        if (caps_get(&eff, &prm) < 0)
+            _exit(1);
+        keep = prm & CAP_BIT(CAP_DAC_READ_SEARCH);
+        if (caps_set(keep, keep) < 0)
+            _exit(1);
+        opener_loop(sv[1], as);
+    }
+    close(sv[1]);
+    ret_opener->sock = sv[0];
+    ret_opener->pid = pid;
+    r = caps_set(0, 0);
+    if (r < 0)
+        return vmmem_fail(error, -r, "cannot drop capabilities: %s", g_strerror(-r));
+    return 0;
+}
+
+static void
+opener_stop(Opener *o)
+{
+    if (o->sock >= 0)
+        close(o->sock);
+    if (o->pid > 0)
+        (void)waitpid(o->pid, NULL, 0);
+    o->sock = -1;
+    o->pid = 0;
+}
+
+/* ---- who asked ---- */
 
 /* A pidfd of the process that connected.  SO_PEERPIDFD (Linux 6.5) names the connector itself;
  * before it, the pid number from SO_PEERCRED may already belong to another process, and
@@ -341,6 +449,9 @@ serve(int fd, const VmmemdServeOptions *opts, const struct ucred *cred, VmmemdRe
     g_autofree char *mount = NULL;
     size_t cmdline_len = 0, environ_len = 0;
     int pidfd, procfd = -1, root_fd = -1, bad_index = -1, r;
+    g_autoptr(GArray) groups = g_array_new(FALSE, FALSE, sizeof(gid_t));
+    Opener opener = {.sock = -1};
+    HostCreds as;
     struct stat st;
 
     pidfd = peer_pidfd(fd, cred, error);
@@ -375,9 +486,12 @@ serve(int fd, const VmmemdServeOptions *opts, const struct ucred *cred, VmmemdRe
         r = vmmem_fail(error, ESRCH, "pid %d exited while its request was read", (int)cred->pid);
         goto out;
     }
-    r = drop_to_reader(error);
+    creds_from_status(status, cred, groups, &as);
+    r = drop_all_but_opener(&as, &opener, error);
     if (r < 0)
         goto out;
+    as.open_file = opener_open;
+    as.open_data = &opener;
 
     r = cg_parse_proc_cgroup(cgroup_text, &cgroup, error);
     if (r < 0)
@@ -422,7 +536,9 @@ serve(int fd, const VmmemdServeOptions *opts, const struct ucred *cred, VmmemdRe
     r = libvirt_domain_check_name(domain, spec->name, error);
     if (r < 0)
         goto out;
-    probe_files_as(status, cred, host, spec);
+    /* Read with the requester's eyes, so that its envelope tells nothing of files it could not
+     * read itself. */
+    host_info_probe_files(host, spec, &as);
     warnings = g_ptr_array_new_with_free_func(g_free);
     profile = envelope_read_profile(config, host, warnings);
     r = envelope_compute(spec, host, config, profile, g_steal_pointer(&warnings), &envelope, error);
@@ -446,6 +562,7 @@ serve(int fd, const VmmemdServeOptions *opts, const struct ucred *cred, VmmemdRe
         }
     }
 out:
+    opener_stop(&opener);
     if (root_fd >= 0)
         close(root_fd);
     if (procfd >= 0)

@@ -359,6 +359,16 @@ readable_by(const char *canonical, const HostCreds *as)
     return stat(canonical, &st) == 0 && mode_grants(&st, as, 4);
 }
 
+int
+host_open_as(const char *path, const HostCreds *as)
+{
+    g_autofree char *canonical = realpath(path, NULL);
+
+    if (!canonical || !readable_by(canonical, as))
+        return -1;
+    return open(canonical, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+}
+
 static HostFile *
 probe_file(const char *path, const HostCreds *as)
 {
@@ -368,17 +378,11 @@ probe_file(const char *path, const HostCreds *as)
     ssize_t n;
     int fd;
 
-    if (as) {
-        g_autofree char *canonical = NULL;
-        if (as->elevate)
-            as->elevate(true);
-        canonical = realpath(path, NULL);
-        fd = canonical && readable_by(canonical, as)
-                 ? open(canonical, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
-                 : -1;
-        if (as->elevate)
-            as->elevate(false);
-    } else {
+    if (as && as->open_file)
+        fd = as->open_file(path, as->open_data);
+    else if (as)
+        fd = host_open_as(path, as);
+    else {
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     }
     if (fd < 0)

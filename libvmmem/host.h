@@ -63,11 +63,16 @@ typedef struct {
     gid_t gid;
     const gid_t *groups;
     size_t n_groups;
-    /* Optional: called with true before the path is resolved and opened and with false right
-     * after, so that a helper holds its file-reading capability only around those calls and
-     * parses the headers without it (vmmemd). */
-    void (*elevate)(bool on);
+    /* Optional: opens @path for reading as host_open_as() does, elsewhere (vmmemd asks a
+     * process that kept the capability to read others' files, so that the one parsing the
+     * headers holds none).  An fd, or -1. */
+    int (*open_file)(const char *path, void *data);
+    void *open_data;
 } HostCreds;
+/* @path opened read-only if @as may read it: its canonical path, each folder on the way
+ * searchable and the file readable by @as's uid and groups by the mode bits, opened O_NOFOLLOW.
+ * An fd, or -1. */
+int host_open_as(const char *path, const HostCreds *as);
 /* @as: NULL to read whatever this process may read. */
 void host_info_probe_files(HostInfo *host, const struct VmSpec *spec, const HostCreds *as);
 /* The facts about @path, or NULL when it was not read. */

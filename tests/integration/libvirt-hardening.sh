@@ -144,10 +144,11 @@ out=$(in_domain "$victim_cg" env VMMEMD_CLIENT_SOCKET="$LV_SOCK" "$CLIENT" -name
     fail "a claimed name: expected vmmemd to refuse it, got: $out"
 ok "a claimed name: $out"
 
-# ---- 3b. the worker parses with no capability in effect ----------------------------------------
-# Traced: the worker reads the asker's /proc files, then capset() drops CAP_SYS_PTRACE and leaves
-# CAP_DAC_READ_SEARCH only permitted; the disk image the command line names (the asker's own,
-# mode 0600) is opened with that capability raised around the open alone.
+# ---- 3b. the worker parses with no capability at all ---------------------------------------------
+# Traced: the worker reads the asker's /proc files, forks an opener that keeps
+# CAP_DAC_READ_SEARCH alone, and drops every capability, permitted ones included; the disk image
+# the command line names (the asker's own, mode 0600) is opened by the opener, and the worker
+# gets the fd.
 fake_domain machine/qemu-92-caps.libvirt-qemu
 qemu-img create -q -f qcow2 "$H/disk.qcow2" 64M
 chown "$QEMU_UID:$QEMU_GID" "$H/disk.qcow2"
@@ -163,22 +164,24 @@ wait "$tracer" 2>/dev/null || true
 [[ "$out" == "0 memory.max "* ]] || fail "caps: expected the envelope, got: $out"
 verdict=$(awk -v disk="$H/disk.qcow2" '
     /openat\([0-9]+, "cmdline"/ && !w { w = $1 }
-    $1 != w { next }
-    /capset\(/ { last_cap = $0; if (!dropped && /effective=0,/) dropped = NR; next }
-    /openat\([0-9]+, "(cgroup|cmdline|environ|status)"/ && dropped { print "a /proc read after the drop: " $0; bad = 1 }
+    !w { next }
+    $1 == w && /capset\(/ { if (!dropped && /effective=0, permitted=0,/) dropped = NR; next }
+    $1 == w && /openat\([0-9]+, "(cgroup|cmdline|environ|status)"/ && dropped { print "a /proc read after the drop: " $0; bad = 1 }
+    $1 != w && /capset\(/ { kept[$1] = $0 }
     index($0, "\"" disk "\"") && /openat\(/ {
         seen = 1
-        if (!dropped) { print "the image opened before any drop"; bad = 1 }
-        else if (last_cap !~ /effective=1<<CAP_DAC_READ_SEARCH,/) { print "the image opened without the raise: " last_cap; bad = 1 }
+        if ($1 == w) { print "the worker opened the image itself"; bad = 1 }
+        else if (!dropped) { print "the image opened before the worker dropped its capabilities"; bad = 1 }
+        else if (kept[$1] !~ /effective=1<<CAP_DAC_READ_SEARCH, permitted=1<<CAP_DAC_READ_SEARCH,/) { print "the opener holds more than CAP_DAC_READ_SEARCH: " kept[$1]; bad = 1 }
     }
     END {
         if (!w) print "no worker read /proc/PID/cmdline"
-        else if (!dropped) print "no capset drop in worker " w
-        else if (!seen) print "the worker never opened the image"
+        else if (!dropped) print "no capset to nothing in worker " w
+        else if (!seen) print "no one opened the image"
         else if (!bad) print "ok"
     }' "$H/strace.out")
 [[ "$verdict" == ok ]] || fail "caps: $verdict (trace: $(grep -c . "$H/strace.out") lines in $H/strace.out)"
-ok "caps: the worker dropped its capabilities after the /proc reads, and raised one around the image open"
+ok "caps: after the /proc reads the worker holds no capability; an opener with CAP_DAC_READ_SEARCH alone opened the image"
 
 # ---- 4. starvation ---------------------------------------------------------------------------
 FLOOD='

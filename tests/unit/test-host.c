@@ -186,6 +186,38 @@ test_as_requester(void)
     spec_free(spec);
 }
 
+/* HostCreds.open_file: where a helper opens the files elsewhere (vmmemd's opener), every open
+ * goes through it, and what it refuses is not read. */
+static int opens;
+
+static int
+open_all_but_private(const char *path, void *data)
+{
+    opens++;
+    return g_str_has_suffix(path, "private.qcow2") ? -1 : host_open_as(path, data);
+}
+
+static void
+test_open_hook(void)
+{
+    const char *const disks[] = {"hook-open.qcow2", "hook-private.qcow2", NULL};
+    g_autoptr(HostInfo) host = host_info_new(16 * GiB, true, NULL);
+    HostCreds me = {.uid = geteuid(), .gid = getegid()};
+    VmSpec *spec;
+
+    me.open_file = open_all_but_private;
+    me.open_data = &me;
+    write_qcow2("hook-open.qcow2", GiB, 16, false, NULL);
+    write_qcow2("hook-private.qcow2", GiB, 16, false, NULL);
+    spec = spec_with(NULL, disks);
+    opens = 0;
+    host_info_probe_files(host, spec, &me);
+    g_assert_cmpint(opens, ==, 2);
+    g_assert_nonnull(file_of(host, "hook-open.qcow2"));
+    g_assert_null(file_of(host, "hook-private.qcow2"));
+    spec_free(spec);
+}
+
 static void
 test_kernels(void)
 {
@@ -270,6 +302,7 @@ main(int argc, char **argv)
     g_test_add_func("/host/qcow2-chain", test_qcow2_chain);
     g_test_add_func("/host/qcow2-protocol-backing", test_qcow2_protocol_backing);
     g_test_add_func("/host/as-requester", test_as_requester);
+    g_test_add_func("/host/open-hook", test_open_hook);
     g_test_add_func("/host/kernels", test_kernels);
     g_test_add_func("/host/elf", test_elf);
     g_test_add_func("/host/build-id-refusals", test_build_id_refusals);

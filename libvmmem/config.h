@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmmem-build-config.h"
+
 /* Host policy, from a GKeyFile (docs/config.md):
  *
  *   [vmmem]
@@ -38,7 +40,7 @@
  * (config_load_path()).
  */
 
-#define VMMEM_DEFAULT_CONFIG_PATH   "/etc/vmmem/vmmem.conf"
+#define VMMEM_DEFAULT_CONFIG_PATH   VMMEM_SYSCONFDIR "/vmmem/vmmem.conf"
 #define VMMEM_DEFAULT_QEMU          "/usr/bin/qemu-system-x86_64"
 #define VMMEM_DEFAULT_PARENT        "vmmem.slice"
 #define VMMEM_DEFAULT_HELPER_SOCKET "/run/vmmem/vmmemd.sock"

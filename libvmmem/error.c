@@ -3,7 +3,10 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(vmmem - error - quark, vmmem_error)
+/* clang-format would space the quark's name into "vmmem - error - quark". */
+/* clang-format off */
+G_DEFINE_QUARK(vmmem-error-quark, vmmem_error)
+/* clang-format on */
 
 /* Messages quote hostile input (argv, config, names); whatever it holds, a message stays one
  * printable line: control characters become \xNN. */
@@ -27,7 +30,10 @@ vmmem_fail(GError **error, int errnum, const char *fmt, ...)
 {
     va_list ap;
 
-    g_assert(errnum > 0);
+    /* A caller that passes errno after a call that did not set it must not take the host
+     * process down: an unknown cause is an I/O error. */
+    if (errnum <= 0)
+        errnum = EIO;
     if (error) {
         va_start(ap, fmt);
         g_autofree char *msg = one_line(g_strdup_vprintf(fmt, ap));

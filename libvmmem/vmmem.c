@@ -287,6 +287,24 @@ vmmem_envelope_get_swap_max(const vmmem_envelope *e)
     return e ? e->envelope->swap_max : 0;
 }
 
+uint64_t
+vmmem_envelope_get_memory_min(const vmmem_envelope *e)
+{
+    return e ? e->envelope->memory_min : 0;
+}
+
+uint64_t
+vmmem_envelope_get_memory_low(const vmmem_envelope *e)
+{
+    return e ? e->envelope->memory_low : 0;
+}
+
+int
+vmmem_envelope_get_oom_group(const vmmem_envelope *e)
+{
+    return e && e->envelope->oom_group ? 1 : 0;
+}
+
 size_t
 vmmem_envelope_get_n_warnings(const vmmem_envelope *e)
 {

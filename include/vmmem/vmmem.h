@@ -45,6 +45,17 @@ typedef struct vmmem_envelope vmmem_envelope;
 typedef struct vmmem_scope vmmem_scope;
 typedef struct vmmem_calibration vmmem_calibration;
 
+/* The version of this header, at compile time; vmmem_version() is the library's, at run time
+ * ("0.1.0").  VMMEM_CHECK_VERSION(0, 1, 0): this header is at least 0.1.0. */
+#define VMMEM_VERSION_MAJOR 0
+#define VMMEM_VERSION_MINOR 1
+#define VMMEM_VERSION_MICRO 0
+#define VMMEM_CHECK_VERSION(major, minor, micro)                                                   \
+    (VMMEM_VERSION_MAJOR > (major) ||                                                              \
+     (VMMEM_VERSION_MAJOR == (major) && VMMEM_VERSION_MINOR > (minor)) ||                          \
+     (VMMEM_VERSION_MAJOR == (major) && VMMEM_VERSION_MINOR == (minor) &&                          \
+      VMMEM_VERSION_MICRO >= (micro)))
+
 VMMEM_PUBLIC const char *vmmem_version(void);
 
 /* Frees strings handed out by the library (vmmem_envelope_to_json(),
@@ -118,6 +129,12 @@ VMMEM_PUBLIC uint64_t vmmem_envelope_get_memory_max(const vmmem_envelope *envelo
 VMMEM_PUBLIC uint64_t vmmem_envelope_get_memory_high(const vmmem_envelope *envelope);
 /* Bytes of swap allowed; 0 when swap is off. */
 VMMEM_PUBLIC uint64_t vmmem_envelope_get_swap_max(const vmmem_envelope *envelope);
+/* memory.min and memory.low (policy protect = min|low): the guest RAM rounded up to a page, at
+ * most protect-max; 0 when not set.  (ABI node LIBVMMEM_0.3.) */
+VMMEM_PUBLIC uint64_t vmmem_envelope_get_memory_min(const vmmem_envelope *envelope);
+VMMEM_PUBLIC uint64_t vmmem_envelope_get_memory_low(const vmmem_envelope *envelope);
+/* 1 when the scope gets memory.oom.group = 1 (the VM dies whole); 0 for a probe. */
+VMMEM_PUBLIC int vmmem_envelope_get_oom_group(const vmmem_envelope *envelope);
 /* The overhead by component.  The components add up to vmmem_envelope_get_overhead(), except
  * when the policy's overhead-max capped it: then the last component is "policy_max" (0 bytes)
  * and the others add up to the uncapped estimate (docs/json.md). */

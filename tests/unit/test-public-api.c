@@ -178,7 +178,16 @@ test_json_checker(void)
 static void
 test_version(void)
 {
+    g_autofree char *header =
+        g_strdup_printf("%d.%d.%d", VMMEM_VERSION_MAJOR, VMMEM_VERSION_MINOR, VMMEM_VERSION_MICRO);
+
     g_assert_true(g_regex_match_simple("^[0-9]+\\.[0-9]+\\.[0-9]+$", vmmem_version(), 0, 0));
+    /* The header and the library it is built with say the same version. */
+    g_assert_cmpstr(header, ==, vmmem_version());
+    g_assert_true(VMMEM_CHECK_VERSION(0, 1, 0));
+    g_assert_true(VMMEM_CHECK_VERSION(VMMEM_VERSION_MAJOR, VMMEM_VERSION_MINOR, 0));
+    g_assert_false(VMMEM_CHECK_VERSION(VMMEM_VERSION_MAJOR + 1, 0, 0));
+    g_assert_false(VMMEM_CHECK_VERSION(VMMEM_VERSION_MAJOR, VMMEM_VERSION_MINOR + 1, 0));
 }
 
 static void
@@ -713,6 +722,20 @@ test_envelope(gconstpointer data)
         g_assert_cmpuint(vmmem_envelope_get_memory_high(envelope), ==,
                          row->memory_high ? expect(row->memory_high) : VMMEM_LIMIT_MAX);
         g_assert_cmpuint(vmmem_envelope_get_swap_max(envelope), ==, row->swap_max);
+        g_assert_cmpint(vmmem_envelope_get_oom_group(envelope), ==, 1);
+    }
+    if (row->probe)
+        g_assert_cmpint(vmmem_envelope_get_oom_group(envelope), ==, 0);
+    /* protect = min|low: the guest RAM (whole pages here), in exactly one of the two. */
+    {
+        const char *protect = NULL;
+        for (int i = 0; row->set && row->set[i] && row->set[i + 1]; i += 2)
+            if (strcmp(row->set[i], "protect") == 0)
+                protect = row->set[i + 1];
+        g_assert_cmpuint(vmmem_envelope_get_memory_min(envelope), ==,
+                         g_strcmp0(protect, "min") == 0 ? guest : 0);
+        g_assert_cmpuint(vmmem_envelope_get_memory_low(envelope), ==,
+                         g_strcmp0(protect, "low") == 0 ? guest : 0);
     }
     if (row->overhead)
         g_assert_cmpuint(overhead, ==, expect(row->overhead));

@@ -207,6 +207,12 @@ print_explain(const vmmem_spec *spec, const vmmem_envelope *envelope, const vmme
     else
         printf("  memory.high       %" PRIu64 "\n", high);
     printf("  memory.swap.max   %" PRIu64 "%s\n", swap, swap ? "" : " (no swap)");
+    if (vmmem_envelope_get_memory_min(envelope))
+        printf("  memory.min        %" PRIu64 " (guest RAM protected from reclaim)\n",
+               vmmem_envelope_get_memory_min(envelope));
+    if (vmmem_envelope_get_memory_low(envelope))
+        printf("  memory.low        %" PRIu64 " (guest RAM reclaimed last)\n",
+               vmmem_envelope_get_memory_low(envelope));
     printf("  memory.oom.group  1 (the VM is killed whole)\n\n");
     if (!scope) {
         printf("Cgroup plan: no scope of its own: %s\n(inside a libvirt domain, vmmemd writes the "

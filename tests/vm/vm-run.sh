@@ -258,8 +258,9 @@ main() {
             kill -0 "$qpid" 2>/dev/null || exit 0
             # The other face of the same fault: vCPUs that spin with interrupts undelivered
             # (IPIs never arrive), which the guest's soft-lockup watchdog reports.
+            # (|| true: with pipefail and set -e, no match at all would end the watchdog.)
             worst=$(grep -aoE 'soft lockup - CPU#[0-9]+ stuck for [0-9]+s' "$console_log" 2>/dev/null |
-                sed -E 's/.* ([0-9]+)s$/\1/' | sort -n | tail -n 1)
+                sed -E 's/.* ([0-9]+)s$/\1/' | sort -n | tail -n 1 || true)
             if ((${worst:-0} >= STUCK_S)); then
                 why=stuck
                 break

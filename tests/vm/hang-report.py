@@ -1,11 +1,16 @@
 #!/usr/bin/python3
 """hang-report.py MONITOR_SOCKET [KALLSYMS]
+hang-report.py --pending MONITOR_SOCKET
 
 What the test VM's vCPUs are doing, asked of its qemu over the human monitor (vm-run.sh calls it
 when a VM runs past its timeout, before killing it): for each vCPU its state, RIP and the kernel
 text addresses found in the top of its stack, named from KALLSYMS (/proc/kallsyms of the same
 kernel booted with nokaslr, which vm-run.sh keeps in its cache) when given.  A guest that hangs
 with interrupts off prints nothing on its console; this is where such a hang shows.
+
+--pending prints one line per vCPU, "N V1 V2...", the vectors its local APIC holds in IRR (none:
+"N"): vm-run.sh's watchdog samples it, because a vector that stays pending is the emulator's lost
+interrupt even while the vCPU threads go on running.
 """
 import bisect
 import re
@@ -64,16 +69,37 @@ def symbol(syms, addr):
     return f"{syms[1][i]}+{off:#x}" if off < 0x10000 else None
 
 
-def main():
-    if len(sys.argv) not in (2, 3):
-        sys.exit("usage: hang-report.py MONITOR_SOCKET [KALLSYMS]")
-    syms = load_kallsyms(sys.argv[2]) if len(sys.argv) == 3 else None
+def connect(path):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.connect(sys.argv[1])
+        sock.connect(path)
     except OSError as e:
-        sys.exit(f"hang-report: cannot reach the monitor {sys.argv[1]}: {e.strerror}")
+        sys.exit(f"hang-report: cannot reach the monitor {path}: {e.strerror}")
     hmp(sock, None)  # the banner
+    return sock
+
+
+def cpu_numbers(sock):
+    return re.findall(r"CPU #(\d+):", hmp(sock, "info cpus"))
+
+
+def pending(path):
+    sock = connect(path)
+    for n in cpu_numbers(sock):
+        hmp(sock, f"cpu {n}")
+        irr = re.search(r"^IRR\s+(.*)$", hmp(sock, "info lapic"), re.M)
+        vectors = irr.group(1).split() if irr else []
+        print(" ".join([n] + [v for v in vectors if v.isdigit()]))
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--pending":
+        pending(sys.argv[2])
+        return
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: hang-report.py MONITOR_SOCKET [KALLSYMS] | --pending MONITOR_SOCKET")
+    syms = load_kallsyms(sys.argv[2]) if len(sys.argv) == 3 else None
+    sock = connect(sys.argv[1])
     print("== info cpus\n" + hmp(sock, "info cpus"))
     regs = hmp(sock, "info registers -a")
     cpus = re.split(r"\n(?=CPU#\d+)", regs)

@@ -43,6 +43,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # Seconds a vCPU of the test VM may go without running before it counts as lost.
 STUCK_S=${VMMEM_VM_STUCK_S:-60}
+# Seconds an interrupt may stay pending in a vCPU's LAPIC before the vCPU counts as lost.
+PENDING_S=${VMMEM_VM_PENDING_S:-30}
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "$here/common.sh"
 
@@ -243,25 +245,45 @@ main() {
     # halted then never wakes, and vCPUs that wait for each other's IPIs spin.  So a vCPU thread
     # that has not run for STUCK_S seconds is lost (a Linux guest wakes every CPU at least every
     # 4 s, for its soft-lockup watchdog's hrtimer), and so is a guest whose console reports a
-    # soft lockup of STUCK_S seconds.  Then, and at the timeout: first ask qemu's
-    # monitor what every vCPU is doing (a guest hung with interrupts off prints nothing), then
-    # stop it.  Its output goes nowhere: nothing it leaves behind may hold the caller's pipes
-    # open.
+    # soft lockup of STUCK_S seconds.  Under systemd the same fault also shows with neither
+    # sign: the vCPU threads go on running, and the console stays quiet, while each vCPU's
+    # LAPIC holds the timer vector in IRR for good.  A healthy guest takes a pending interrupt
+    # within milliseconds, so one that stays pending over PENDING_S seconds of samples is lost
+    # too.  Then, and at the timeout: first ask qemu's monitor what every vCPU is doing (a guest
+    # hung with interrupts off prints nothing), then stop it.  Its output goes nowhere: nothing
+    # it leaves behind may hold the caller's pipes open.
     (
         trap 'exit 0' TERM
-        declare -A last_ns last_t
+        declare -A last_ns last_t pend_since
         deadline=$((SECONDS + timeout_s))
         why=timed-out
+        tick=0
         while ((SECONDS < deadline)); do
             sleep 5 &
             wait $!
             kill -0 "$qpid" 2>/dev/null || exit 0
+            if ((++tick % 2 == 0)); then
+                # "N V..." per vCPU; a vCPU with nothing pending resets its clock.
+                while read -r cpu vectors; do
+                    [[ "$cpu" =~ ^[0-9]+$ ]] || continue
+                    if [[ -z "$vectors" ]]; then
+                        unset "pend_since[$cpu]"
+                    elif [[ -z "${pend_since[$cpu]:-}" ]]; then
+                        pend_since[$cpu]=$SECONDS
+                    elif ((SECONDS - pend_since[$cpu] >= PENDING_S)); then
+                        echo "vCPU $cpu kept vector(s) $vectors pending in its LAPIC for ${PENDING_S}s" >"$meta/stuck-why"
+                        why=stuck
+                        break 2
+                    fi
+                done < <(timeout 20 "$here/hang-report.py" --pending "$meta/monitor.sock" 2>/dev/null || true)
+            fi
             # The other face of the same fault: vCPUs that spin with interrupts undelivered
             # (IPIs never arrive), which the guest's soft-lockup watchdog reports.
             # (|| true: with pipefail and set -e, no match at all would end the watchdog.)
             worst=$(grep -aoE 'soft lockup - CPU#[0-9]+ stuck for [0-9]+s' "$console_log" 2>/dev/null |
                 sed -E 's/.* ([0-9]+)s$/\1/' | sort -n | tail -n 1 || true)
             if ((${worst:-0} >= STUCK_S)); then
+                echo "the guest reported a soft lockup of ${worst}s" >"$meta/stuck-why"
                 why=stuck
                 break
             fi
@@ -272,6 +294,7 @@ main() {
                     last_ns[$task]=$ns
                     last_t[$task]=$SECONDS
                 elif ((SECONDS - last_t[$task] >= STUCK_S)); then
+                    echo "a vCPU thread did not run for ${STUCK_S}s" >"$meta/stuck-why"
                     why=stuck
                     break 2
                 fi
@@ -311,6 +334,15 @@ main() {
         sed 's/^/vm-run: qemu: /' "$meta/qemu.log" >&2
     fi
 
+    # Not the test's doing: the test VM's own emulator failed it.  Once per run, the whole VM
+    # boots again and the command starts over.
+    retry_vm() {
+        [[ -z "${VMMEM_VM_RUN_RETRIED:-}" ]] || return 0
+        echo "vm-run: $1; booting the VM again" >&2
+        cleanup
+        trap - EXIT INT TERM
+        VMMEM_VM_RUN_RETRIED=1 exec "$0" "${orig_args[@]}"
+    }
     show_console() {
         echo "vm-run: last lines of the guest console ($console_log):" >&2
         tail -n 25 "$console_log" | sed 's/^/  | /' >&2 || true
@@ -329,15 +361,9 @@ main() {
         fi
         keep_note
         if [[ -e "$meta/stuck" ]]; then
-            # Not the test's doing: the test VM's own emulator lost a vCPU.  Once per run, the
-            # whole VM boots again and the command starts over.
-            if [[ -z "${VMMEM_VM_RUN_RETRIED:-}" ]]; then
-                echo "vm-run: a vCPU of the test VM took no interrupt for ${STUCK_S}s (QEMU TCG lost a wakeup); booting the VM again" >&2
-                cleanup
-                trap - EXIT INT TERM
-                VMMEM_VM_RUN_RETRIED=1 exec "$0" "${orig_args[@]}"
-            fi
-            fail "a vCPU of the test VM took no interrupt for ${STUCK_S}s, twice (QEMU TCG lost a wakeup)"
+            stuck_why=$(cat "$meta/stuck-why" 2>/dev/null || echo "a vCPU was lost")
+            retry_vm "$stuck_why (QEMU TCG lost an interrupt)"
+            fail "$stuck_why (QEMU TCG lost an interrupt), on the second boot too"
         fi
         if [[ -s "$meta/systemd" && ! -s "$meta/started" ]]; then
             fail "timeout: systemd (--systemd) took over at $(cat "$meta/systemd") s but the command had not started when the VM was killed after ${timeout_s}s"
@@ -347,6 +373,17 @@ main() {
     if [[ ! -s "$meta/status" ]]; then
         show_console
         keep_note
+        # The test VM's kernel died under its emulator (seen: "stack guard page was hit" in a
+        # nested qemu, QEMU 7.2 TCG with nested SVM).  Out of memory and a killed init are the
+        # command's doing, so they fail at once.
+        panic=$(grep -aoE 'Kernel panic - not syncing: .*' "$console_log" | head -n 1 | tr -d '\r' || true)
+        if [[ -n "$panic" ]]; then
+            case "$panic" in
+            *"Out of memory"* | *"Attempted to kill init"* | *"System is deadlocked on memory"*) ;;
+            *) retry_vm "the test VM's kernel panicked (${panic#Kernel panic - not syncing: })" ;;
+            esac
+            fail "the test VM's kernel panicked: $panic"
+        fi
         if [[ -s "$meta/init-error" ]]; then
             fail "VM init failed: $(head -n 1 "$meta/init-error")"
         elif [[ -s "$meta/started" ]]; then

@@ -248,13 +248,13 @@ main() {
     # soft lockup of STUCK_S seconds.  Under systemd the same fault also shows with neither
     # sign: the vCPU threads go on running, and the console stays quiet, while each vCPU's
     # LAPIC holds the timer vector in IRR for good.  A healthy guest takes a pending interrupt
-    # within milliseconds, so one that stays pending over PENDING_S seconds of samples is lost
-    # too.  Then, and at the timeout: first ask qemu's monitor what every vCPU is doing (a guest
+    # within milliseconds, so a vector that stays pending over PENDING_S seconds of samples is
+    # a lost vCPU too.  Then, and at the timeout: first ask qemu's monitor what every vCPU is doing (a guest
     # hung with interrupts off prints nothing), then stop it.  Its output goes nowhere: nothing
     # it leaves behind may hold the caller's pipes open.
     (
         trap 'exit 0' TERM
-        declare -A last_ns last_t pend_since
+        declare -A last_ns last_t pend_since pend_vec
         deadline=$((SECONDS + timeout_s))
         why=timed-out
         tick=0
@@ -263,17 +263,25 @@ main() {
             wait $!
             kill -0 "$qpid" 2>/dev/null || exit 0
             if ((++tick % 2 == 0)); then
-                # "N V..." per vCPU; a vCPU with nothing pending resets its clock.
+                # "N V..." per vCPU.  The clock runs while some vector has been pending in
+                # every sample (a busy vCPU may show a new device interrupt each time).
                 while read -r cpu vectors; do
                     [[ "$cpu" =~ ^[0-9]+$ ]] || continue
-                    if [[ -z "$vectors" ]]; then
-                        unset "pend_since[$cpu]"
+                    kept=""
+                    for v in $vectors; do
+                        if [[ " ${pend_vec[$cpu]:-$vectors} " == *" $v "* ]]; then kept+="$v "; fi
+                    done
+                    if [[ -z "$kept" ]]; then
+                        unset "pend_since[$cpu]" "pend_vec[$cpu]"
                     elif [[ -z "${pend_since[$cpu]:-}" ]]; then
                         pend_since[$cpu]=$SECONDS
+                        pend_vec[$cpu]=$kept
                     elif ((SECONDS - pend_since[$cpu] >= PENDING_S)); then
-                        echo "vCPU $cpu kept vector(s) $vectors pending in its LAPIC for ${PENDING_S}s" >"$meta/stuck-why"
+                        echo "vCPU $cpu kept vector(s) ${kept% } pending in its LAPIC for ${PENDING_S}s" >"$meta/stuck-why"
                         why=stuck
                         break 2
+                    else
+                        pend_vec[$cpu]=$kept
                     fi
                 done < <(timeout 20 "$here/hang-report.py" --pending "$meta/monitor.sock" 2>/dev/null || true)
             fi

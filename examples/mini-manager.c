@@ -1,19 +1,29 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * mini-manager: the smallest hypervisor manager on top of libvmmem.  It starts one qemu in its
- * envelope through the public API only (no GLib), calibrates it once a second while it runs
- * (what it really needs beyond its guest RAM) and reports that and its peak usage.
+ * envelope through the public API only (no GLib): clone3() with CLONE_INTO_CGROUP puts the child
+ * in the scope as it is born, so nothing runs between fork and exec but execv itself.  While
+ * qemu runs it calibrates it once a second (what it really needs beyond its guest RAM), wakes
+ * on the scope's events fd when memory.events changes (memory.high crossed, an OOM kill), and
+ * at the end reports its peak usage.
  *
  *   mini-manager [--dry-run] QEMU-ARGS...
  *
  * Build: cc mini-manager.c $(pkg-config --cflags --libs vmmem)
  */
-#define _POSIX_C_SOURCE 200809L
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <vmmem/vmmem.h>
@@ -26,6 +36,33 @@ fail(const char *what, vmmem_error *error)
     return 1;
 }
 
+/* The child is born in the scope (Linux 5.7); -1 with errno ENOSYS on older kernels. */
+static pid_t
+spawn_in_cgroup(int cgroup_fd, char **argv)
+{
+    struct clone_args args = {
+        .flags = CLONE_INTO_CGROUP,
+        .exit_signal = SIGCHLD,
+        .cgroup = (uint64_t)cgroup_fd,
+    };
+    pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+
+    if (pid == 0) {
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void
+print_events(const vmmem_memory_events *ev)
+{
+    printf("memory.events: high %" PRIu64 ", max %" PRIu64 ", oom %" PRIu64 ", oom_kill %" PRIu64
+           "\n",
+           ev->high, ev->max, ev->oom, ev->oom_kill);
+    fflush(stdout);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -36,8 +73,10 @@ main(int argc, char **argv)
     __attribute__((cleanup(vmmem_calibration_freep))) vmmem_calibration *cal = NULL;
     vmmem_error *error = NULL;
     int dry_run = argc > 1 && strcmp(argv[1], "--dry-run") == 0;
-    int first = 1 + dry_run, status;
+    int first = 1 + dry_run, status, cgroup_fd, events_fd;
     uint64_t current, peak, kills;
+    vmmem_memory_events seen = {0}, now;
+    time_t next_sample = 0;
     pid_t pid;
 
     if (vmmem_config_new(NULL, 0, &config, &error) < 0)
@@ -71,21 +110,42 @@ main(int argc, char **argv)
 
     if (vmmem_scope_create(scope, 0, &error) < 0)
         return fail("create scope", error);
-    pid = fork();
-    if (pid == 0) {
-        /* The child enters the envelope itself, before qemu allocates anything. */
-        if (vmmem_scope_attach_pid(scope, 0, 0, &error) < 0)
-            _exit(fail("attach", error));
-        argv[first - 1] = (char *)vmmem_config_get_qemu_binary(config);
-        execv(argv[first - 1], argv + first - 1);
-        fprintf(stderr, "mini-manager: exec: %s\n", strerror(errno));
-        _exit(127);
+    if (vmmem_scope_get_fd(scope, 0, &cgroup_fd, &error) < 0 ||
+        vmmem_scope_get_events_fd(scope, 0, &events_fd, &error) < 0) {
+        vmmem_error *cleanup = NULL;
+        vmmem_scope_destroy(scope, 0, &cleanup);
+        vmmem_error_free(cleanup);
+        return fail("scope", error);
     }
-    /* The manager's own cadence: a sample a second, in the VM's production envelope. */
+    argv[first - 1] = (char *)vmmem_config_get_qemu_binary(config);
+    pid = spawn_in_cgroup(cgroup_fd, argv + first - 1);
+    close(cgroup_fd);
+    if (pid < 0) {
+        vmmem_error *cleanup = NULL;
+        fprintf(stderr, "mini-manager: clone3 into the scope: %s\n", strerror(errno));
+        vmmem_scope_destroy(scope, 0, &cleanup);
+        vmmem_error_free(cleanup);
+        return 1;
+    }
+    printf("qemu %d started in /%s\n", (int)pid, vmmem_scope_get_path(scope));
+    fflush(stdout);
+    /* The manager's own cadence: a sample a second, and a line whenever memory.events moves. */
     while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (vmmem_calibration_sample(cal, scope, pid, 0, &error) < 0)
-            return fail("sample", error);
-        sleep(1);
+        struct pollfd p = {.fd = events_fd, .events = POLLIN};
+
+        if (time(NULL) >= next_sample) {
+            if (vmmem_calibration_sample(cal, scope, pid, 0, &error) < 0)
+                return fail("sample", error);
+            next_sample = time(NULL) + 1;
+        }
+        if (poll(&p, 1, 1000) > 0) {
+            if (vmmem_scope_read_events(scope, 0, &now, &error) < 0)
+                return fail("events", error);
+            /* memory.max events come with every reclaim at the limit: shown at the end. */
+            if (now.high != seen.high || now.oom != seen.oom || now.oom_kill != seen.oom_kill)
+                print_events(&now);
+            seen = now;
+        }
     }
     if (vmmem_calibration_finish(cal, scope,
                                  WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
@@ -95,8 +155,10 @@ main(int argc, char **argv)
         printf("must-fit overhead peak %" PRIu64 " (budget %" PRIu64 "), %zu samples\n",
                vmmem_calibration_get_must_fit_peak(cal, NULL),
                vmmem_envelope_get_overhead(envelope), vmmem_calibration_get_n_samples(cal));
-    if (vmmem_scope_read_usage(scope, &current, &peak, &kills, &error) < 0)
+    if (vmmem_scope_read_usage(scope, &current, &peak, &kills, &error) < 0 ||
+        vmmem_scope_read_events(scope, 0, &now, &error) < 0)
         return fail("usage", error);
+    print_events(&now);
     printf("qemu exited (status 0x%x): peak %" PRIu64 ", OOM kills %" PRIu64 "\n", status, peak,
            kills);
     if (vmmem_scope_destroy(scope, VMMEM_SCOPE_DESTROY_KILL, &error) < 0)

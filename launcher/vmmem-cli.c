@@ -157,7 +157,8 @@ make_plan(int qemu_argc, char **qemu_argv, vmmem_config *config, unsigned scope_
     print_warnings(*ret_envelope);
     *ret_scope = NULL;
     if (!vmmem_spec_is_probe(*ret_spec) &&
-        vmmem_scope_new(*ret_envelope, config, arg_name, scope_flags, ret_scope, &error) < 0) {
+        vmmem_scope_new(*ret_envelope, config, arg_name, scope_flags | VMMEM_SCOPE_NAME_PID,
+                        ret_scope, &error) < 0) {
         /* explain: the envelope stands without a scope of our own (under libvirt the VM gets
          * none, and its name need not make a usable scope name). */
         if (ret_scope_error) {

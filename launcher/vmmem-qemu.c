@@ -261,8 +261,9 @@ enter_own_scope(vmmem_config *config, vmmem_spec *spec, bool dry_run, bool privi
     vmmem_error *error = NULL;
 
     if (vmmem_envelope_new(spec, config, 0, &envelope, &error) < 0 ||
-        vmmem_scope_new(envelope, config, NULL, dry_run ? VMMEM_SCOPE_DRY_RUN : 0, &scope, &error) <
-            0 ||
+        vmmem_scope_new(envelope, config, NULL,
+                        VMMEM_SCOPE_NAME_PID | (dry_run ? VMMEM_SCOPE_DRY_RUN : 0), &scope,
+                        &error) < 0 ||
         vmmem_scope_create(scope, 0, &error) < 0)
         goto fail;
     if (vmmem_scope_attach_pid(scope, 0, 0, &error) < 0) {

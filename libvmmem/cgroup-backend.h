@@ -26,8 +26,20 @@ typedef struct {
     int (*destroy)(CgroupScope *scope, bool kill, GError **error);
     int (*read_usage)(CgroupScope *scope, uint64_t *ret_current, uint64_t *ret_peak,
                       uint64_t *ret_oom_kills, GError **error);
-    /* Remove empty scopes under @parent. */
+    /* Remove empty scopes under @parent that no process holds (see lock below). */
     int (*gc)(const char *parent, unsigned *ret_removed, GError **error);
+    /* Reopen the existing scope at plan->path (a manager that restarted) and lock it as its
+     * owner; -EBUSY while another object or process holds it. */
+    int (*open)(CgroupScope *scope, GError **error);
+    /* Apply @plan's writes to the live scope, after its own; the plan of the scope becomes
+     * @plan (taken) on success.  Never sets memory.max under memory.current. */
+    int (*update)(CgroupScope *scope, CgroupPlan *plan, GError **error);
+    /* A new O_DIRECTORY|O_CLOEXEC fd on the scope, the caller's to close. */
+    int (*get_fd)(CgroupScope *scope, int *ret_fd, GError **error);
+    /* The whole text of one of the scope's files. */
+    int (*read_file)(CgroupScope *scope, const char *file, char **ret_text, GError **error);
+    /* An inotify fd (non-blocking) that becomes readable when @file of the scope changes. */
+    int (*watch)(CgroupScope *scope, const char *file, int *ret_fd, GError **error);
 } CgroupBackend;
 
 struct CgroupScope {
@@ -37,8 +49,12 @@ struct CgroupScope {
     /* cgroupfs backend */
     char *mount;   /* cgroup2 mount point */
     int root_fd;   /* the mount, every other fd is opened below it */
-    int parent_fd; /* holds the flock that keeps `gc` away until the scope is populated */
+    int parent_fd; /* its flock is held only while the scope directory is made and locked */
+    /* Holds the scope's own flock from mkdir (or reopen) to destroy or free: `vmmem gc` and a
+     * second create of the same name leave a held scope alone, and creates of different scopes
+     * never wait on each other.  Close-on-exec, so a launcher that execs qemu lets go. */
     int scope_fd;
+    int watch_fd; /* inotify on memory.events, made on demand */
     bool created; /* the scope directory is ours to remove */
     bool made_parent;
     char *origin;    /* cgroup the caller left when it attached itself */
@@ -55,6 +71,3 @@ extern const CgroupBackend cgroup_backend_dryrun;
 CgroupScope *cgroup_scope_new(const CgroupBackend *backend, CgroupPlan *plan);
 CgroupScope *cgroup_scope_free(CgroupScope *scope);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CgroupScope, cgroup_scope_free)
-
-/* Scope names made by vmmem: "vmmem-*.scope". */
-bool cgroup_scope_name_is_ours(const char *name);

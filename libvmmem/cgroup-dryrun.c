@@ -2,8 +2,10 @@
 /* The dry-run backend: `vmmem explain` and `--dry-run`.  It records what the cgroupfs backend
  * would do, in order, and touches nothing. */
 #include <string.h>
+#include <unistd.h>
 
 #include "cgroup-backend.h"
+#include "error.h"
 
 static void record(CgroupScope *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
@@ -50,7 +52,7 @@ dry_adopt(CgroupScope *s, GError **error)
 static int
 dry_attach(CgroupScope *s, pid_t pid, GError **error)
 {
-    record(s, "write %s/cgroup.procs = %d", s->plan->path, (int)pid);
+    record(s, "write %s/cgroup.procs = %d", s->plan->path, pid ? (int)pid : (int)getpid());
     return 0;
 }
 
@@ -78,6 +80,56 @@ dry_gc(const char *parent, unsigned *ret_removed, GError **error)
     return 0;
 }
 
+static int
+dry_open(CgroupScope *s, GError **error)
+{
+    record(s, "open and lock %s", s->plan->path);
+    return 0;
+}
+
+static int
+dry_update(CgroupScope *s, CgroupPlan *plan, GError **error)
+{
+    record(s, "check %s/memory.current against the new memory.max", plan->path);
+    for (guint i = 0; i < plan->parent_writes->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(plan->parent_writes, i);
+        record(s, "write %s/%s = %s", plan->parent, w->file + strlen("../"), w->value);
+    }
+    for (guint i = 0; i < plan->writes->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(plan->writes, i);
+        record(s, "write %s/%s = %s%s", plan->path, w->file, w->value,
+               w->optional ? " (if the kernel has it)" : "");
+    }
+    cgroup_plan_free(s->plan);
+    s->plan = plan;
+    return 0;
+}
+
+/* What only a real cgroup has. */
+static int
+dry_none(CgroupScope *s, GError **error)
+{
+    return vmmem_fail(error, ENOTSUP, "a dry run has no cgroup '/%s'", s->plan->path);
+}
+
+static int
+dry_get_fd(CgroupScope *s, int *ret_fd, GError **error)
+{
+    return dry_none(s, error);
+}
+
+static int
+dry_read_file(CgroupScope *s, const char *file, char **ret_text, GError **error)
+{
+    return dry_none(s, error);
+}
+
+static int
+dry_watch(CgroupScope *s, const char *file, int *ret_fd, GError **error)
+{
+    return dry_none(s, error);
+}
+
 const CgroupBackend cgroup_backend_dryrun = {
     .name = "dry-run",
     .create = dry_create,
@@ -86,4 +138,9 @@ const CgroupBackend cgroup_backend_dryrun = {
     .destroy = dry_destroy,
     .read_usage = dry_read_usage,
     .gc = dry_gc,
+    .open = dry_open,
+    .update = dry_update,
+    .get_fd = dry_get_fd,
+    .read_file = dry_read_file,
+    .watch = dry_watch,
 };

@@ -5,13 +5,21 @@
  *   libcgroup: mount discovery (cgroup_init), writing the limits (cgroup_modify_cgroup) and
  *              moving a process in (cgroup_attach_task_pid);
  *   direct:    v1/hybrid refusal, check-before-write of subtree_control, exclusive mkdir, the
- *              gc lock, read-back, cgroup.kill, rmdir (2.0.2's delete reports success on EBUSY).
+ *              locks, read-back, cgroup.kill, rmdir (2.0.2's delete reports success on EBUSY),
+ *              reopen, update's usage check, reads of the scope's files, inotify.
+ *
+ * Locks: the parent's flock is held only while a scope directory is made (or replaced) and
+ * locked, and while gc lists the parent; each scope's own flock is held by its owner (the
+ * vmmem_scope that made or reopened it) until destroy or free.  gc removes only empty scopes
+ * whose lock it can take, so a scope between mkdir and attach (or a clone3 into it) is safe
+ * without holding up the creation of any other scope.
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <libcgroup.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,8 +29,8 @@
 
 static const char *const scope_controllers[] = {"memory", "pids", NULL};
 
-/* Launchers hold the lock from mkdir to attach, one after another: 20 launches at once on a
- * loaded 2-CPU TCG guest queued for more than 10 s. */
+/* The parent lock covers a mkdir and an flock, or one listing by gc: a wait this long means a
+ * stuck holder. */
 #define LOCK_TIMEOUT_MS 30000
 #define KILL_TIMEOUT_MS 10000
 
@@ -60,7 +68,7 @@ fail_libcgroup(GError **error, int ecg, const char *what, const char *path)
     return vmmem_fail(error, e, "%s '/%s': %s", what, path, cgroup_strerror(ecg));
 }
 
-/* Scope creation and gc exclude each other through an flock on the parent directory. */
+/* Scope creation and gc exclude each other briefly through an flock on the parent directory. */
 static int
 lock_parent(int parent_fd, const char *parent, GError **error)
 {
@@ -76,6 +84,21 @@ lock_parent(int parent_fd, const char *parent, GError **error)
         g_usleep(1000);
     }
     return 0;
+}
+
+static void
+unlock_parent(CgroupScope *s)
+{
+    if (s->parent_fd >= 0)
+        (void)flock(s->parent_fd, LOCK_UN);
+}
+
+/* The scope's own lock, never waited for: a held scope belongs to someone else.  -EWOULDBLOCK
+ * when it is held. */
+static int
+try_lock_scope(int fd)
+{
+    return flock(fd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0;
 }
 
 /* Walks from the root to the parent, enabling memory and pids at every level so the scope gets
@@ -129,8 +152,8 @@ fail:
 }
 
 /* mkdir that fails on a live scope of the same name.  An empty one is a leftover of a VM that
- * exited (cgroup v2 has no release agent) or of a launcher killed before exec: it is replaced.
- * The parent lock makes "empty" mean "not being set up right now". */
+ * exited (cgroup v2 has no release agent) or of a launcher killed before exec: it is replaced,
+ * unless its lock is held (its owner is setting it up, or a clone3 is about to fill it). */
 static int
 make_scope_dir(CgroupScope *s, GError **error)
 {
@@ -145,20 +168,30 @@ make_scope_dir(CgroupScope *s, GError **error)
     r = cg_open_dir(s->parent_fd, s->plan->path, s->plan->scope, &fd, error);
     if (r < 0)
         return r;
-    r = cg_is_empty(fd, s->plan->path, &empty, error);
-    close(fd);
-    if (r < 0)
-        return r;
-    if (!empty)
+    r = try_lock_scope(fd);
+    if (r == -EWOULDBLOCK) {
+        close(fd);
         return vmmem_fail(error, EEXIST,
-                          "cgroup '/%s' already holds a running VM of that name; choose another "
-                          "name",
+                          "cgroup '/%s' belongs to another VM of that name being set up or "
+                          "managed; choose another name",
                           s->plan->path);
-    if (unlinkat(s->parent_fd, s->plan->scope, AT_REMOVEDIR) < 0 ||
-        mkdirat(s->parent_fd, s->plan->scope, 0755) < 0)
-        return vmmem_fail(error, errno, "cannot replace stale cgroup '/%s': %s", s->plan->path,
-                          g_strerror(errno));
-    return 0;
+    }
+    if (r == 0)
+        r = cg_is_empty(fd, s->plan->path, &empty, error);
+    else
+        r = vmmem_fail(error, -r, "cannot lock cgroup '/%s': %s", s->plan->path, g_strerror(-r));
+    if (r == 0 && !empty)
+        r = vmmem_fail(error, EEXIST,
+                       "cgroup '/%s' already holds a running VM of that name; choose another "
+                       "name",
+                       s->plan->path);
+    /* Removed while still locked, so nobody can take it over in between. */
+    if (r == 0 && (unlinkat(s->parent_fd, s->plan->scope, AT_REMOVEDIR) < 0 ||
+                   mkdirat(s->parent_fd, s->plan->scope, 0755) < 0))
+        r = vmmem_fail(error, errno, "cannot replace stale cgroup '/%s': %s", s->plan->path,
+                       g_strerror(errno));
+    close(fd);
+    return r;
 }
 
 static bool
@@ -245,20 +278,32 @@ read_back(CgroupScope *s, GError **error)
     return 0;
 }
 
+/* Every fd goes, and with them both locks, so that the object can try again. */
 static void
 undo_create(CgroupScope *s)
 {
+    /* rmdir before the scope's lock goes: an unlocked empty scope is anybody's to reuse. */
+    if (s->created)
+        (void)unlinkat(s->parent_fd, s->plan->scope, AT_REMOVEDIR);
+    s->created = false;
     if (s->scope_fd >= 0) {
         close(s->scope_fd);
         s->scope_fd = -1;
     }
-    if (s->created)
-        (void)unlinkat(s->parent_fd, s->plan->scope, AT_REMOVEDIR);
-    s->created = false;
+    /* Fails harmlessly when a concurrent create has put its scope there meanwhile. */
     if (s->made_parent) {
         (void)unlinkat(s->root_fd, s->plan->parent, AT_REMOVEDIR);
         s->made_parent = false;
     }
+    if (s->parent_fd >= 0) {
+        close(s->parent_fd);
+        s->parent_fd = -1;
+    }
+    if (s->root_fd >= 0) {
+        close(s->root_fd);
+        s->root_fd = -1;
+    }
+    g_clear_pointer(&s->mount, g_free);
 }
 
 /* Left in place on failure: a parent that passes protection on grants nothing by itself. */
@@ -303,6 +348,13 @@ fs_create(CgroupScope *s, GError **error)
     r = cg_open_dir(s->parent_fd, s->plan->path, s->plan->scope, &s->scope_fd, error);
     if (r < 0)
         goto fail;
+    /* Nobody else can hold it yet: the directory is new and the parent is locked. */
+    r = try_lock_scope(s->scope_fd);
+    if (r < 0) {
+        r = vmmem_fail(error, -r, "cannot lock cgroup '/%s': %s", s->plan->path, g_strerror(-r));
+        goto fail;
+    }
+    unlock_parent(s);
     r = apply_writes(s, error);
     if (r < 0)
         goto fail;
@@ -379,12 +431,19 @@ fs_adopt(CgroupScope *s, GError **error)
 static int
 fs_attach(CgroupScope *s, pid_t pid, GError **error)
 {
-    g_autofree char *now = NULL;
+    g_autofree char *now = NULL, *origin = NULL;
     struct cgroup *cg;
     int ecg, r;
 
     if (s->scope_fd < 0)
         return vmmem_fail(error, EBADF, "the scope was not created");
+    if (pid == 0) {
+        /* Remembered so that destroy can step back out if exec fails. */
+        r = cg_pid_cgroup(0, &origin, error);
+        if (r < 0)
+            return r;
+        pid = getpid();
+    }
     cg = cgroup_new_cgroup(s->plan->path);
     if (!cg || !cgroup_add_controller(cg, "memory")) {
         cgroup_free(&cg);
@@ -400,8 +459,10 @@ fs_attach(CgroupScope *s, pid_t pid, GError **error)
     if (strcmp(now, s->plan->path) != 0)
         return vmmem_fail(error, EIO, "pid %d is in cgroup '/%s', not '/%s'", (int)pid, now,
                           s->plan->path);
-    /* Populated now: gc can no longer mistake it for a leftover. */
-    (void)flock(s->parent_fd, LOCK_UN);
+    if (origin) {
+        g_free(s->origin);
+        s->origin = g_steal_pointer(&origin);
+    }
     return 0;
 }
 
@@ -447,6 +508,10 @@ fs_destroy(CgroupScope *s, bool kill, GError **error)
                           g_strerror(errno));
     close(s->scope_fd);
     s->scope_fd = -1;
+    if (s->watch_fd >= 0) {
+        close(s->watch_fd);
+        s->watch_fd = -1;
+    }
     s->created = false;
     return 0;
 }
@@ -514,10 +579,13 @@ fs_gc(const char *parent, unsigned *ret_removed, GError **error)
             continue;
         if (cg_open_dir(fd, what, de->d_name, &sfd, NULL) < 0)
             continue;
-        r = cg_is_empty(sfd, what, &empty, NULL);
-        close(sfd);
+        /* A held scope is being set up, or managed: not a leftover, however empty. */
+        r = try_lock_scope(sfd);
+        if (r == 0)
+            r = cg_is_empty(sfd, what, &empty, NULL);
         if (r == 0 && empty && unlinkat(fd, de->d_name, AT_REMOVEDIR) == 0)
             removed++;
+        close(sfd);
     }
     r = 0;
     *ret_removed = removed;
@@ -530,6 +598,160 @@ out:
     return r;
 }
 
+static int
+fs_open(CgroupScope *s, GError **error)
+{
+    int fd, r;
+
+    r = cg_open_unified_root(&s->mount, &s->root_fd, error);
+    if (r == 0)
+        r = cg_open_dir(s->root_fd, s->plan->parent, s->plan->parent, &s->parent_fd, error);
+    if (r == 0)
+        r = cg_open_dir(s->parent_fd, s->plan->path, s->plan->scope, &fd, error);
+    if (r < 0)
+        goto fail;
+    r = try_lock_scope(fd);
+    if (r < 0) {
+        close(fd);
+        r = r == -EWOULDBLOCK
+                ? vmmem_fail(error, EBUSY,
+                             "cgroup '/%s' is held by its owner (another process, or another "
+                             "object of this one)",
+                             s->plan->path)
+                : vmmem_fail(error, -r, "cannot lock cgroup '/%s': %s", s->plan->path,
+                             g_strerror(-r));
+        goto fail;
+    }
+    s->scope_fd = fd;
+    s->created = true;
+    return 0;
+fail:
+    undo_create(s);
+    return r;
+}
+
+/* The new plan's memory.max against what the scope uses now.  The kernel would accept a lower
+ * one and then reclaim and OOM-kill until usage fits: never what an update means. */
+static int
+check_update_fits(CgroupScope *s, const CgroupPlan *plan, GError **error)
+{
+    g_autofree char *current = NULL;
+    uint64_t cur, max;
+    int r;
+
+    for (guint i = 0; i < plan->writes->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(plan->writes, i);
+
+        if (strcmp(w->file, "memory.max") != 0 || strcmp(w->value, "max") == 0)
+            continue;
+        if (!g_ascii_string_to_unsigned(w->value, 10, 0, G_MAXUINT64, &max, NULL))
+            return vmmem_fail(error, EINVAL, "bad memory.max '%s' in the plan", w->value);
+        r = cg_read(s->scope_fd, s->plan->path, "memory.current", &current, error);
+        if (r < 0)
+            return r;
+        if (!g_ascii_string_to_unsigned(current, 10, 0, G_MAXUINT64, &cur, NULL))
+            return vmmem_fail(error, EIO, "bad memory.current '%s'", current);
+        if (max < cur)
+            return vmmem_fail(error, EBUSY,
+                              "memory.max %" G_GUINT64_FORMAT " would be under what cgroup '/%s' "
+                              "uses now (memory.current %" G_GUINT64_FORMAT
+                              "); shrink the VM first",
+                              max, s->plan->path, cur);
+    }
+    return 0;
+}
+
+static int
+fs_update(CgroupScope *s, CgroupPlan *plan, GError **error)
+{
+    g_autoptr(GPtrArray) originals = g_ptr_array_new_with_free_func(g_free);
+    CgroupPlan *old;
+    int r;
+
+    if (s->scope_fd < 0)
+        return vmmem_fail(error, EBADF, "the scope was not created");
+    r = check_update_fits(s, plan, error);
+    if (r < 0)
+        return r;
+    for (guint i = 0; i < plan->writes->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(plan->writes, i);
+        g_autofree char *now = NULL;
+
+        if (faccessat(s->scope_fd, w->file, F_OK, 0) < 0)
+            continue; /* an optional write's missing file: apply_writes judges */
+        r = cg_read(s->scope_fd, s->plan->path, w->file, &now, error);
+        if (r < 0)
+            return r;
+        g_ptr_array_add(originals, g_strdup(w->file));
+        g_ptr_array_add(originals, g_steal_pointer(&now));
+    }
+    old = s->plan;
+    s->plan = plan;
+    r = apply_parent_writes(s, error);
+    if (r == 0)
+        r = apply_writes(s, error);
+    if (r == 0)
+        r = read_back(s, error);
+    if (r < 0) {
+        /* Back to the limits it had, newest first. */
+        for (guint i = originals->len; i >= 2; i -= 2)
+            (void)cg_write(s->scope_fd, old->path, g_ptr_array_index(originals, i - 2),
+                           g_ptr_array_index(originals, i - 1), NULL);
+        s->plan = old;
+        cgroup_plan_free(plan);
+        return r;
+    }
+    cgroup_plan_free(old);
+    return 0;
+}
+
+static int
+fs_get_fd(CgroupScope *s, int *ret_fd, GError **error)
+{
+    int fd;
+
+    if (s->scope_fd < 0)
+        return vmmem_fail(error, EBADF, "the scope was not created");
+    /* A new open file description: the caller's copy must not carry the scope's lock. */
+    fd = openat(s->scope_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return vmmem_fail(error, errno, "cannot open cgroup '/%s': %s", s->plan->path,
+                          g_strerror(errno));
+    *ret_fd = fd;
+    return 0;
+}
+
+static int
+fs_read_file(CgroupScope *s, const char *file, char **ret_text, GError **error)
+{
+    if (s->scope_fd < 0)
+        return vmmem_fail(error, EBADF, "the scope was not created");
+    return cg_read_all(s->scope_fd, s->plan->path, file, ret_text, error);
+}
+
+static int
+fs_watch(CgroupScope *s, const char *file, int *ret_fd, GError **error)
+{
+    g_autofree char *at = NULL;
+    int fd;
+
+    if (s->scope_fd < 0)
+        return vmmem_fail(error, EBADF, "the scope was not created");
+    fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0)
+        return vmmem_fail(error, errno, "inotify: %s", g_strerror(errno));
+    /* Through the scope's own fd, not its path: the path could have been replaced. */
+    at = g_strdup_printf("/proc/self/fd/%d/%s", s->scope_fd, file);
+    if (inotify_add_watch(fd, at, IN_MODIFY | IN_DONT_FOLLOW) < 0) {
+        int e = errno;
+        close(fd);
+        return vmmem_fail(error, e, "cannot watch %s of '/%s': %s", file, s->plan->path,
+                          g_strerror(e));
+    }
+    *ret_fd = fd;
+    return 0;
+}
+
 const CgroupBackend cgroup_backend_fs = {
     .name = "cgroupfs",
     .create = fs_create,
@@ -538,4 +760,9 @@ const CgroupBackend cgroup_backend_fs = {
     .destroy = fs_destroy,
     .read_usage = fs_read_usage,
     .gc = fs_gc,
+    .open = fs_open,
+    .update = fs_update,
+    .get_fd = fs_get_fd,
+    .read_file = fs_read_file,
+    .watch = fs_watch,
 };

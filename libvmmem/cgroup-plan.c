@@ -81,6 +81,13 @@ cgroup_plan_scope_name(const char *vm_name, char **ret_scope, GError **error)
     return 0;
 }
 
+bool
+cgroup_scope_name_is_ours(const char *name)
+{
+    return g_str_has_prefix(name, SCOPE_PREFIX) && g_str_has_suffix(name, SCOPE_SUFFIX) &&
+           strlen(name) > strlen(SCOPE_PREFIX SCOPE_SUFFIX);
+}
+
 int
 cgroup_plan_check_parent(const char *parent, GError **error)
 {
@@ -161,12 +168,12 @@ bytes_or_max(uint64_t v)
  * its threads alone; protections; then the limits from the softest to memory.max.  Every limit
  * is written even when off so that a reused scope carries no stale value. */
 static void
-plan_writes(CgroupPlan *plan, const Envelope *e)
+plan_writes(CgroupPlan *plan, const Envelope *e, bool reset_protection)
 {
     add_write(plan->writes, "memory.oom.group", g_strdup(e->oom_group ? "1" : "0"), false);
-    if (e->memory_min)
+    if (e->memory_min || reset_protection)
         add_write(plan->writes, "memory.min", bytes_or_max(e->memory_min), false);
-    if (e->memory_low)
+    if (e->memory_low || reset_protection)
         add_write(plan->writes, "memory.low", bytes_or_max(e->memory_low), false);
     /* Without swap accounting the file is missing and there is no swap to limit. */
     add_write(plan->writes, "memory.swap.max", bytes_or_max(e->swap_max), e->swap_max == 0);
@@ -210,7 +217,7 @@ new_scope_plan(const Envelope *limits, const Config *config, const char *vm_name
     plan->scope = g_steal_pointer(&scope);
     plan->writes = g_ptr_array_new_with_free_func(cgroup_write_free);
     plan->parent_writes = g_ptr_array_new_with_free_func(cgroup_write_free);
-    plan_writes(plan, limits);
+    plan_writes(plan, limits, false);
     if (plan->parent_is_default)
         plan_parent_writes(plan, limits);
     *ret_plan = g_steal_pointer(&plan);
@@ -287,11 +294,79 @@ cgroup_plan_new_existing(const Envelope *envelope, const char *path, CgroupPlan 
     plan->path = g_strdup(path);
     plan->writes = g_ptr_array_new_with_free_func(cgroup_write_free);
     plan->parent_writes = g_ptr_array_new_with_free_func(cgroup_write_free);
-    plan_writes(plan, envelope);
+    plan_writes(plan, envelope, false);
     for (guint i = 0; i < plan->writes->len; i++) {
         CgroupWrite *w = g_ptr_array_index(plan->writes, i);
         w->unset = unset_value(w->file);
     }
     *ret_plan = g_steal_pointer(&plan);
+    return 0;
+}
+
+/* The scope's place, and no writes yet. */
+static CgroupPlan *
+plan_at(const char *parent, const char *scope)
+{
+    CgroupPlan *plan = g_new0(CgroupPlan, 1);
+
+    plan->parent = g_strdup(parent);
+    plan->parent_is_default = strcmp(parent, VMMEM_DEFAULT_PARENT) == 0;
+    plan->scope = g_strdup(scope);
+    plan->path = g_strconcat(parent, "/", scope, NULL);
+    plan->writes = g_ptr_array_new_with_free_func(cgroup_write_free);
+    plan->parent_writes = g_ptr_array_new_with_free_func(cgroup_write_free);
+    return plan;
+}
+
+int
+cgroup_plan_new_open(const Config *config, const char *name, bool is_path, CgroupPlan **ret_plan,
+                     GError **error)
+{
+    g_autofree char *scope = NULL, *parent = NULL;
+    const char *slash;
+    int r;
+
+    if (!is_path) {
+        parent = g_strdup(config ? config->parent : VMMEM_DEFAULT_PARENT);
+        r = cgroup_plan_scope_name(name, &scope, error);
+        if (r < 0)
+            return r;
+    } else {
+        r = cgroup_plan_check_parent(name, error);
+        if (r < 0)
+            return r;
+        slash = strrchr(name, '/');
+        if (!slash)
+            return vmmem_fail(error, EINVAL,
+                              "'%s' is not a scope path (PARENT/vmmem-NAME.scope, relative to "
+                              "the cgroup2 mount)",
+                              name);
+        parent = g_strndup(name, (size_t)(slash - name));
+        scope = g_strdup(slash + 1);
+        if (!cgroup_scope_name_is_ours(scope))
+            return vmmem_fail(error, EINVAL, "'%s' is not a vmmem scope (vmmem-NAME.scope)", name);
+    }
+    r = cgroup_plan_check_parent(parent, error);
+    if (r < 0)
+        return r;
+    *ret_plan = plan_at(parent, scope);
+    return 0;
+}
+
+int
+cgroup_plan_new_update(const Envelope *envelope, const CgroupPlan *current, CgroupPlan **ret_plan,
+                       GError **error)
+{
+    CgroupPlan *plan;
+
+    if (envelope->probe)
+        return vmmem_fail(error, EINVAL, "a probe command line has no envelope");
+    if (current->existing)
+        return vmmem_fail(error, EINVAL, "only vmmem's own scopes can be updated");
+    plan = plan_at(current->parent, current->scope);
+    plan_writes(plan, envelope, true);
+    if (plan->parent_is_default)
+        plan_parent_writes(plan, envelope);
+    *ret_plan = plan;
     return 0;
 }

@@ -42,6 +42,8 @@ typedef struct {
  * included, and a leading '.' (a hidden directory) are written as lowercase \xNN, systemd's
  * unit-name escaping, so different names never map to one scope. */
 int cgroup_plan_scope_name(const char *vm_name, char **ret_scope, GError **error);
+/* Scope names made by vmmem: "vmmem-*.scope". */
+bool cgroup_scope_name_is_ours(const char *name);
 /* Parent paths: relative, components separated by '/', none empty, "." or "..", no control
  * characters (-EINVAL). */
 int cgroup_plan_check_parent(const char *parent, GError **error);
@@ -60,5 +62,14 @@ int cgroup_plan_new_calibrate(const Envelope *envelope, const Config *config, co
  * kernel default in .unset so that a limit already set there is kept. */
 int cgroup_plan_new_existing(const Envelope *envelope, const char *path, CgroupPlan **ret_plan,
                              GError **error);
+/* An existing scope of vmmem's, to reopen: @name is a VM name (the scope sits under the
+ * config's parent) or, with @is_path, "PARENT/vmmem-NAME.scope" relative to the cgroup2 root.
+ * No writes. */
+int cgroup_plan_new_open(const Config *config, const char *name, bool is_path,
+                         CgroupPlan **ret_plan, GError **error);
+/* New limits for the live scope of @current: the same writes as a new scope's, plus memory.min
+ * and memory.low set back to 0 when the new envelope has none. */
+int cgroup_plan_new_update(const Envelope *envelope, const CgroupPlan *current,
+                           CgroupPlan **ret_plan, GError **error);
 CgroupPlan *cgroup_plan_free(CgroupPlan *plan);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CgroupPlan, cgroup_plan_free)

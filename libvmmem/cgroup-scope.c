@@ -11,7 +11,7 @@ cgroup_scope_new(const CgroupBackend *backend, CgroupPlan *plan)
 
     s->backend = backend;
     s->plan = plan;
-    s->root_fd = s->parent_fd = s->scope_fd = -1;
+    s->root_fd = s->parent_fd = s->scope_fd = s->watch_fd = -1;
     s->actions = g_ptr_array_new_with_free_func(g_free);
     s->kept = g_ptr_array_new_with_free_func(g_free);
     return s;
@@ -30,8 +30,9 @@ cgroup_scope_free(CgroupScope *s)
 {
     if (!s)
         return NULL;
-    /* Closing the parent fd drops the gc lock of a scope that was never populated; the empty
-     * scope itself stays for `vmmem gc` or the next launch of the same name. */
+    /* Closing the scope fd drops its lock; an empty scope itself stays for `vmmem gc` or the
+     * next launch of the same name. */
+    close_fd(&s->watch_fd);
     close_fd(&s->scope_fd);
     close_fd(&s->parent_fd);
     close_fd(&s->root_fd);
@@ -42,11 +43,4 @@ cgroup_scope_free(CgroupScope *s)
     g_ptr_array_unref(s->kept);
     g_free(s);
     return NULL;
-}
-
-bool
-cgroup_scope_name_is_ours(const char *name)
-{
-    return g_str_has_prefix(name, "vmmem-") && g_str_has_suffix(name, ".scope") &&
-           strlen(name) > strlen("vmmem-.scope");
 }

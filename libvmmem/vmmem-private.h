@@ -11,6 +11,7 @@
 #include "envelope.h"
 #include "host.h"
 #include "vm-spec.h"
+#include "vmmem/vmmem.h"
 
 struct vmmem_error {
     int errnum;
@@ -38,9 +39,25 @@ struct vmmem_envelope {
     struct vmmem_spec *spec;
 };
 
+typedef enum {
+    SCOPE_PLANNED, /* vmmem_scope_new(): no cgroup yet */
+    SCOPE_LIVE,    /* created or opened: the object holds the scope's lock */
+    SCOPE_GONE,    /* destroyed */
+} ScopeState;
+
 struct vmmem_scope {
     CgroupScope *scope;
+    ScopeState state;
 };
+
+#define return_val_if_fail(expr, val)                                                              \
+    do {                                                                                           \
+        if (G_UNLIKELY(!(expr)))                                                                   \
+            return (val);                                                                          \
+    } while (0)
+
+/* Converts @error (consumed) into *reterr; returns -errno. */
+int export_error(GError *error, int argv_index, vmmem_error **reterr);
 
 struct vmmem_calibration {
     struct vmmem_envelope *envelope; /* a reference */

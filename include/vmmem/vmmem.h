@@ -4,8 +4,9 @@
  *
  * The pipeline is  qemu argv -> spec -> envelope (overhead breakdown) -> scope (cgroup plan) ->
  * backend.  Everything up to and including vmmem_scope_new() is pure: it reads no cgroup and
- * writes nothing.  Only vmmem_scope_create(), _attach_pid(), _destroy(), _read_usage(),
- * vmmem_gc() and vmmem_calibration_sample() and _finish() touch the system.
+ * writes nothing.  Only the vmmem_scope functions after vmmem_scope_get_write() (create, open,
+ * attach, update, destroy, the reads, the fds), vmmem_gc() and vmmem_calibration_sample() and
+ * _finish() touch the system.
  *
  * Conventions: every fallible function returns 0 or a negative errno.  @reterr may be NULL; when
  * it is not and the call fails, *reterr receives an error to free with vmmem_error_free(),
@@ -17,6 +18,16 @@
  * or the flags documented for that function; any other bit is refused with -EINVAL.
  *
  * GLib is used inside the library and aborts on out-of-memory.
+ *
+ * Threads: the library keeps no global state of its own (libcgroup's is set up once, under a
+ * lock), so any function may be called from any thread.  An object may be used by one thread at
+ * a time; configs, specs and envelopes are not changed after they are made, and may be read by
+ * several threads at once.  Different scopes never wait on each other (each has its own lock).
+ * What blocks: vmmem_scope_create() waits for the parent's lock only while another scope's
+ * directory is made or `vmmem gc` lists the parent (milliseconds; it gives up with -ETIMEDOUT
+ * after 30 s); vmmem_scope_destroy() with VMMEM_SCOPE_DESTROY_KILL waits up to 10 s for the
+ * killed processes to go; everything else does a bounded number of cgroupfs and /proc reads and
+ * writes, and never waits for another process.
  */
 #ifndef VMMEM_VMMEM_H
 #define VMMEM_VMMEM_H
@@ -169,12 +180,19 @@ enum {
      * envelope's overhead, 1 GiB), memory.high max, memory.swap.max 0 (swap would hide memory),
      * memory.oom.group 1, no memory.low or memory.min, whatever the policy says.  Combines with
      * VMMEM_SCOPE_DRY_RUN.  Since 0.2. */
-    VMMEM_SCOPE_CALIBRATE = 1u << 1
+    VMMEM_SCOPE_CALIBRATE = 1u << 1,
+    /* vmmem_scope_new(): a VM with no name gets "pid-<getpid()>", for a caller that execs qemu
+     * in place (vmmem-qemu): that pid is qemu's for the VM's whole life.  Since 0.4. */
+    VMMEM_SCOPE_NAME_PID = 1u << 2,
+    /* vmmem_scope_open(): @name is a path relative to the cgroup2 mount,
+     * "PARENT/vmmem-NAME.scope", not a VM name.  Since 0.4. */
+    VMMEM_SCOPE_OPEN_PATH = 1u << 3
 };
 
 /* Plans the scope: its cgroup path and the ordered list of files it will write.  @name: the
- * scope's VM name, or NULL for the spec's -name, else "pid-<getpid()>" (the pid of the caller,
- * which is qemu's own when the caller execs qemu).  Pure. */
+ * scope's VM name, or NULL for the spec's -name; a VM with neither gets a name of its own,
+ * "vm-" and 16 random hex digits (with VMMEM_SCOPE_NAME_PID: "pid-<getpid()>"), so that a
+ * manager's unnamed VMs never share a scope.  Pure. */
 VMMEM_PUBLIC int vmmem_scope_new(const vmmem_envelope *envelope, const vmmem_config *config,
                                  const char *name, unsigned flags, vmmem_scope **ret_scope,
                                  vmmem_error **reterr);
@@ -187,8 +205,11 @@ VMMEM_PUBLIC size_t vmmem_scope_get_n_writes(const vmmem_scope *scope);
 VMMEM_PUBLIC int vmmem_scope_get_write(const vmmem_scope *scope, size_t index,
                                        const char **ret_file, const char **ret_value);
 /* Creates the scope, writes every planned limit and reads each back.  On any failure nothing is
- * left behind.  The scope stays locked against `vmmem gc` until it is populated by
- * vmmem_scope_attach_pid() or the object is freed. */
+ * left behind and the object may try again.  From here until vmmem_scope_destroy() or
+ * vmmem_scope_free() the object holds the scope's lock (an flock on its directory,
+ * close-on-exec): `vmmem gc` leaves the scope alone even while it is empty, and a create or
+ * open of the same scope elsewhere fails; creates of other scopes do not wait for it.  A second
+ * create on the same object: -EALREADY. */
 VMMEM_PUBLIC int vmmem_scope_create(vmmem_scope *scope, unsigned flags, vmmem_error **reterr);
 /* Moves @pid (0: the caller) into the scope. */
 VMMEM_PUBLIC int vmmem_scope_attach_pid(vmmem_scope *scope, pid_t pid, unsigned flags,
@@ -204,8 +225,74 @@ VMMEM_PUBLIC int vmmem_scope_destroy(vmmem_scope *scope, unsigned flags, vmmem_e
 VMMEM_PUBLIC int vmmem_scope_read_usage(const vmmem_scope *scope, uint64_t *ret_current,
                                         uint64_t *ret_peak, uint64_t *ret_oom_kills,
                                         vmmem_error **reterr);
-/* Frees the object; the cgroup itself stays. */
+/* Frees the object and lets go of the scope's lock; the cgroup itself stays. */
 VMMEM_PUBLIC vmmem_scope *vmmem_scope_free(vmmem_scope *scope);
+
+/* ---- scope lifecycle for managers (since 0.4) ---- */
+
+/* A new O_RDONLY|O_DIRECTORY|O_CLOEXEC fd on the created (or opened) scope's cgroup, the
+ * caller's to close: for clone3() with CLONE_INTO_CGROUP (Go's SysProcAttr.CgroupFD), so that
+ * the child starts inside the envelope and runs no library code before exec.  It does not carry
+ * the scope's lock. */
+VMMEM_PUBLIC int vmmem_scope_get_fd(const vmmem_scope *scope, unsigned flags, int *ret_fd,
+                                    vmmem_error **reterr);
+/* Reopens an existing scope of vmmem's, after a restart of the manager that made it: @name is
+ * the VM name (the scope sits under @config's parent) or, with VMMEM_SCOPE_OPEN_PATH, the
+ * scope's path.  The object then holds the scope's lock, like one that created it: -EBUSY
+ * while another object, here or in another process, holds it (a launcher that exec'd qemu
+ * holds none).  Flags: VMMEM_SCOPE_OPEN_PATH, VMMEM_SCOPE_DRY_RUN.  -ENOENT: no such scope.
+ * vmmem_scope_get_n_writes() of an opened scope is 0 until vmmem_scope_update(). */
+VMMEM_PUBLIC int vmmem_scope_open(const char *name, const vmmem_config *config, unsigned flags,
+                                  vmmem_scope **ret_scope, vmmem_error **reterr);
+/* Applies @envelope's limits to the live scope (memory hotplug, a virtio-mem resize, a new
+ * policy), in the order a create writes them, and reads each back; memory.min and memory.low go
+ * back to 0 when @envelope has none.  A memory.max below the scope's memory.current is refused
+ * with -EBUSY and nothing written: the kernel would reclaim and OOM-kill until usage fit.  On
+ * any failure the limits written so far are put back.  The scope's writes become @envelope's. */
+VMMEM_PUBLIC int vmmem_scope_update(vmmem_scope *scope, const vmmem_envelope *envelope,
+                                    unsigned flags, vmmem_error **reterr);
+
+/* memory.events of the scope (cgroup-v2.rst): how often each boundary was hit.  A counter the
+ * kernel lacks reads 0 (oom_group_kill: Linux 5.17). */
+typedef struct {
+    uint64_t low;
+    uint64_t high;
+    uint64_t max;
+    uint64_t oom;
+    uint64_t oom_kill;
+    uint64_t oom_group_kill;
+    uint64_t reserved[10]; /* 0: room for later counters */
+} vmmem_memory_events;
+/* Reads memory.events, and empties the events fd (vmmem_scope_get_events_fd()) first, so that
+ * a change after the read wakes it again. */
+VMMEM_PUBLIC int vmmem_scope_read_events(vmmem_scope *scope, unsigned flags,
+                                         vmmem_memory_events *ret_events, vmmem_error **reterr);
+/* A non-blocking fd (inotify) that polls readable when the scope's memory.events changes: a
+ * manager's event loop needs no timer.  It belongs to the scope object (do not close it); read
+ * the new counts with vmmem_scope_read_events(). */
+VMMEM_PUBLIC int vmmem_scope_get_events_fd(vmmem_scope *scope, unsigned flags, int *ret_fd,
+                                           vmmem_error **reterr);
+/* One figure of the scope's memory.stat, in bytes or a count as the kernel gives it: "anon",
+ * "file", "kernel", "pagetables", "sec_pagetables", "shmem", "sock", "slab", "percpu"...
+ * -ENOENT when this kernel has no such key. */
+VMMEM_PUBLIC int vmmem_scope_read_stat(const vmmem_scope *scope, const char *key,
+                                       uint64_t *ret_value, vmmem_error **reterr);
+
+enum {
+    /* vmmem_scope_read_pressure(): the "full" line (every task stalled), not "some". */
+    VMMEM_PRESSURE_FULL = 1u << 0
+};
+/* Pressure stall information: the share of time (%) tasks of the scope waited for memory. */
+typedef struct {
+    double avg10;
+    double avg60;
+    double avg300;
+    uint64_t total_us;
+} vmmem_pressure;
+/* Reads memory.pressure.  -EOPNOTSUPP where the kernel keeps none (CONFIG_PSI off, or Debian's
+ * default: boot with psi=1). */
+VMMEM_PUBLIC int vmmem_scope_read_pressure(const vmmem_scope *scope, unsigned flags,
+                                           vmmem_pressure *ret_pressure, vmmem_error **reterr);
 
 /* ---- calibration: a running VM's real overhead (since 0.2) ---- */
 

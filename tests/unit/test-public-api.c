@@ -818,10 +818,12 @@ typedef struct {
     const char *desc;
     const char *const *argv;
     const char *const *set;
-    const char *name;          /* vmmem_scope_new()'s @name */
-    const char *path;          /* NULL: "vmmem.slice/vmmem-pid-<getpid()>.scope" */
+    const char *name; /* vmmem_scope_new()'s @name */
+    /* NULL: "vmmem.slice/vmmem-pid-<getpid()>.scope"; "@RANDOM": "vm-" and 16 hex digits */
+    const char *path;
     const char *const *writes; /* file, value, ... */
     int err;
+    unsigned flags; /* more vmmem_scope_new() flags than VMMEM_SCOPE_DRY_RUN */
 } ScopeRow;
 
 /* "@MAX_1G" and "@HIGH_1G" stand for expect(X_MAX_1G) and expect(X_HIGH_1G). */
@@ -838,7 +840,11 @@ static const ScopeRow scope_rows[] = {
      WRITES_1G},
     {"explicit-name-wins", VM_1G("-name", "guest=web1"), NO_ARGS, "db1",
      "vmmem.slice/vmmem-db1.scope", WRITES_1G},
-    {"pid-fallback", VM_1G(), NO_ARGS, NULL, NULL, WRITES_1G},
+    {"pid-fallback", VM_1G(), NO_ARGS, NULL, NULL, WRITES_1G, .flags = VMMEM_SCOPE_NAME_PID},
+    /* A manager's unnamed VMs: each its own scope, never the manager's pid. */
+    {"random-fallback", VM_1G(), NO_ARGS, NULL, "@RANDOM", WRITES_1G},
+    {"pid-flag-spec-name-wins", VM_1G("-name", "guest=web1"), NO_ARGS, NULL,
+     "vmmem.slice/vmmem-web1.scope", WRITES_1G, .flags = VMMEM_SCOPE_NAME_PID},
     {"escaped", VM_1G(), NO_ARGS, "my vm", "vmmem.slice/vmmem-my\\x20vm.scope", WRITES_1G},
     {"escaped-leading-dot", VM_1G(), NO_ARGS, ".hidden", "vmmem.slice/vmmem-\\x2ehidden.scope",
      WRITES_1G},
@@ -866,6 +872,29 @@ static const ScopeRow scope_rows[] = {
     {"probe-has-no-scope", ARGV("-machine", "none"), NO_ARGS, "probe", .err = EINVAL},
 };
 
+/* The scope's writes against @writes (file, value, ...); returns how many. */
+static size_t
+assert_writes(const vmmem_scope *scope, const char *const *writes)
+{
+    size_t n = vmmem_scope_get_n_writes(scope);
+    const char *file, *value;
+
+    g_assert_cmpuint(n, ==, (size_t)count_args(writes) / 2);
+    for (size_t i = 0; i < n; i++) {
+        const char *want = writes[2 * i + 1];
+        g_autofree char *made = NULL;
+
+        if (strcmp(want, "@MAX_1G") == 0)
+            want = made = g_strdup_printf("%" G_GUINT64_FORMAT, expect(X_MAX_1G));
+        else if (strcmp(want, "@HIGH_1G") == 0)
+            want = made = g_strdup_printf("%" G_GUINT64_FORMAT, expect(X_HIGH_1G));
+        g_assert_cmpint(vmmem_scope_get_write(scope, i, &file, &value), ==, 0);
+        g_assert_cmpstr(file, ==, writes[2 * i]);
+        g_assert_cmpstr(value, ==, want);
+    }
+    return n;
+}
+
 static void
 test_scope(gconstpointer data)
 {
@@ -886,7 +915,8 @@ test_scope(gconstpointer data)
                     0);
     g_assert_cmpint(vmmem_envelope_new(spec, config, 0, &envelope, NULL), ==, 0);
 
-    r = vmmem_scope_new(envelope, config, row->name, VMMEM_SCOPE_DRY_RUN, &scope, &error);
+    r = vmmem_scope_new(envelope, config, row->name, VMMEM_SCOPE_DRY_RUN | row->flags, &scope,
+                        &error);
     if (row->err) {
         g_assert_cmpint(r, ==, -row->err);
         g_assert_null(scope);
@@ -900,22 +930,13 @@ test_scope(gconstpointer data)
 
     if (!row->path)
         fallback = g_strdup_printf("vmmem.slice/vmmem-pid-%d.scope", (int)getpid());
-    g_assert_cmpstr(vmmem_scope_get_path(scope), ==, row->path ? row->path : fallback);
+    if (row->path && strcmp(row->path, "@RANDOM") == 0)
+        g_assert_true(g_regex_match_simple("^vmmem\\.slice/vmmem-vm-[0-9a-f]{16}\\.scope$",
+                                           vmmem_scope_get_path(scope), 0, 0));
+    else
+        g_assert_cmpstr(vmmem_scope_get_path(scope), ==, row->path ? row->path : fallback);
 
-    n = vmmem_scope_get_n_writes(scope);
-    g_assert_cmpuint(n, ==, (size_t)count_args(row->writes) / 2);
-    for (size_t i = 0; i < n; i++) {
-        const char *want = row->writes[2 * i + 1];
-        g_autofree char *made = NULL;
-
-        if (strcmp(want, "@MAX_1G") == 0)
-            want = made = g_strdup_printf("%" G_GUINT64_FORMAT, expect(X_MAX_1G));
-        else if (strcmp(want, "@HIGH_1G") == 0)
-            want = made = g_strdup_printf("%" G_GUINT64_FORMAT, expect(X_HIGH_1G));
-        g_assert_cmpint(vmmem_scope_get_write(scope, i, &file, &value), ==, 0);
-        g_assert_cmpstr(file, ==, row->writes[2 * i]);
-        g_assert_cmpstr(value, ==, want);
-    }
+    n = assert_writes(scope, row->writes);
     g_assert_cmpint(vmmem_scope_get_write(scope, 0, NULL, NULL), ==, 0);
     file = value = "untouched";
     g_assert_cmpint(vmmem_scope_get_write(scope, n, &file, &value), ==, -ERANGE);
@@ -982,7 +1003,14 @@ test_dry_run_lifecycle(void)
                     0);
     g_assert_false(cgroup_exists(vmmem_scope_get_path(scope)));
 
+    /* The state guard: nothing before create. */
+    g_assert_cmpint(vmmem_scope_attach_pid(scope, 0, 0, &error), ==, -EBADF);
+    g_assert_nonnull(strstr(vmmem_error_get_message(error), "was not created"));
+    g_clear_pointer(&error, vmmem_error_free);
     g_assert_cmpint(vmmem_scope_create(scope, 0, &error), ==, 0);
+    g_assert_cmpint(vmmem_scope_create(scope, 0, &error), ==, -EALREADY);
+    g_assert_nonnull(strstr(vmmem_error_get_message(error), "was already created by this object"));
+    g_clear_pointer(&error, vmmem_error_free);
     g_assert_cmpint(vmmem_scope_attach_pid(scope, 0, 0, &error), ==, 0);
     g_assert_cmpint(vmmem_scope_attach_pid(scope, getpid(), 0, &error), ==, 0);
     g_assert_cmpint(vmmem_scope_read_usage(scope, &current, &peak, &kills, &error), ==, 0);
@@ -990,15 +1018,141 @@ test_dry_run_lifecycle(void)
     g_assert_cmpuint(peak, ==, 0);
     g_assert_cmpuint(kills, ==, 0);
     g_assert_cmpint(vmmem_scope_read_usage(scope, NULL, NULL, NULL, &error), ==, 0);
+    /* A dry run has no cgroup to hand out, read or watch. */
+    {
+        vmmem_memory_events ev;
+        int fd;
+        g_assert_cmpint(vmmem_scope_get_fd(scope, 0, &fd, &error), ==, -ENOTSUP);
+        g_clear_pointer(&error, vmmem_error_free);
+        g_assert_cmpint(vmmem_scope_read_events(scope, 0, &ev, &error), ==, -ENOTSUP);
+        g_clear_pointer(&error, vmmem_error_free);
+        g_assert_cmpint(vmmem_scope_get_events_fd(scope, 0, &fd, &error), ==, -ENOTSUP);
+        g_clear_pointer(&error, vmmem_error_free);
+    }
+    g_assert_cmpint(vmmem_scope_update(scope, envelope, 0, &error), ==, 0);
     g_assert_cmpint(vmmem_scope_destroy(scope, VMMEM_SCOPE_DESTROY_KILL, &error), ==, 0);
-    g_assert_cmpint(vmmem_scope_destroy(scope, 0, &error), ==, 0);
     g_assert_null(error);
+    g_assert_cmpint(vmmem_scope_destroy(scope, 0, &error), ==, -EBADF);
+    g_assert_nonnull(strstr(vmmem_error_get_message(error), "was destroyed"));
+    g_clear_pointer(&error, vmmem_error_free);
+    g_assert_cmpint(vmmem_scope_create(scope, 0, &error), ==, -EALREADY);
+    g_clear_pointer(&error, vmmem_error_free);
 
     cgroup_after = read_self_cgroup();
     g_assert_cmpstr(cgroup_after, ==, cgroup_before);
     g_assert_cmpuint(count_open_fds(), ==, fds_before);
     g_assert_false(cgroup_exists(vmmem_scope_get_path(scope)));
     g_assert_cmpint(cgroup_exists("vmmem.slice"), ==, parent_before);
+}
+
+/* ---- reopen and update: plans, through the dry-run backend ---- */
+
+typedef struct {
+    const char *desc;
+    const char *name;
+    unsigned flags;
+    const char *path; /* NULL: refused with -EINVAL */
+} OpenRow;
+
+static const OpenRow open_rows[] = {
+    {"by-name", "web1", 0, "vmmem.slice/vmmem-web1.scope"},
+    {"by-name-escaped", "my vm", 0, "vmmem.slice/vmmem-my\\x20vm.scope"},
+    {"by-path", "machine.slice/x/vmmem-db.scope", VMMEM_SCOPE_OPEN_PATH,
+     "machine.slice/x/vmmem-db.scope"},
+    {"name-with-slash", "a/b", 0, NULL},
+    {"path-not-ours", "system.slice/sshd.service", VMMEM_SCOPE_OPEN_PATH, NULL},
+    {"path-no-parent", "vmmem-db.scope", VMMEM_SCOPE_OPEN_PATH, NULL},
+    {"path-dotdot", "vmmem.slice/../vmmem-db.scope", VMMEM_SCOPE_OPEN_PATH, NULL},
+    {"path-absolute", "/vmmem.slice/vmmem-db.scope", VMMEM_SCOPE_OPEN_PATH, NULL},
+    {"path-bare-affixes", "vmmem.slice/vmmem-.scope", VMMEM_SCOPE_OPEN_PATH, NULL},
+};
+
+static void
+test_open(gconstpointer data)
+{
+    const OpenRow *row = data;
+    g_autoptr(vmmem_scope) scope = NULL;
+    vmmem_error *error = NULL;
+    int r = vmmem_scope_open(row->name, NULL, row->flags | VMMEM_SCOPE_DRY_RUN, &scope, &error);
+
+    if (!row->path) {
+        g_assert_cmpint(r, ==, -EINVAL);
+        g_assert_null(scope);
+        assert_error_shape(error, EINVAL);
+        vmmem_error_free(error);
+        return;
+    }
+    g_assert_cmpint(r, ==, 0);
+    g_assert_cmpstr(vmmem_scope_get_path(scope), ==, row->path);
+    g_assert_cmpuint(vmmem_scope_get_n_writes(scope), ==, 0);
+    /* Open means live: a create on top is refused. */
+    g_assert_cmpint(vmmem_scope_create(scope, 0, &error), ==, -EALREADY);
+    vmmem_error_free(error);
+}
+
+static void
+test_open_misuse(void)
+{
+    vmmem_scope *scope = NULL;
+
+    g_assert_cmpint(vmmem_scope_open(NULL, NULL, VMMEM_SCOPE_DRY_RUN, &scope, NULL), ==, -EINVAL);
+    g_assert_cmpint(vmmem_scope_open("x", NULL, VMMEM_SCOPE_DRY_RUN, NULL, NULL), ==, -EINVAL);
+    g_assert_cmpint(vmmem_scope_open("x", NULL, VMMEM_SCOPE_CALIBRATE, &scope, NULL), ==, -EINVAL);
+    g_assert_null(scope);
+}
+
+/* Unnamed VMs of one process never share a scope. */
+static void
+test_unnamed_scopes_differ(void)
+{
+    const char *const *argv = VM_1G();
+    g_autoptr(vmmem_spec) spec = NULL;
+    g_autoptr(vmmem_envelope) envelope = NULL;
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+    g_assert_cmpint(vmmem_spec_new_from_argv(count_args(argv), argv, 0, &spec, NULL), ==, 0);
+    g_assert_cmpint(vmmem_envelope_new(spec, NULL, 0, &envelope, NULL), ==, 0);
+    for (int i = 0; i < 64; i++) {
+        g_autoptr(vmmem_scope) scope = NULL;
+        g_assert_cmpint(vmmem_scope_new(envelope, NULL, NULL, VMMEM_SCOPE_DRY_RUN, &scope, NULL),
+                        ==, 0);
+        g_assert_true(g_hash_table_add(seen, g_strdup(vmmem_scope_get_path(scope))));
+    }
+}
+
+typedef struct {
+    const char *desc;
+    const char *const *set;
+    const char *const *writes; /* file, value, ... as update writes them */
+} UpdateRow;
+
+static const UpdateRow update_rows[] = {
+    /* Protection off: memory.min and memory.low go back to 0, not left as they were. */
+    {"no-protection", NO_ARGS,
+     ARGV("memory.oom.group", "1", "memory.min", "0", "memory.low", "0", "memory.swap.max", "0",
+          "memory.high", "max", "memory.max", "@MAX_1G")},
+    {"protect-min", ARGV("protect", "min"),
+     ARGV("../memory.min", "max", "memory.oom.group", "1", "memory.min", "1073741824", "memory.low",
+          "0", "memory.swap.max", "0", "memory.high", "max", "memory.max", "@MAX_1G")},
+};
+
+static void
+test_update_plan(gconstpointer data)
+{
+    const UpdateRow *row = data;
+    const char *const *argv = VM_1G("-name", "guest=web1");
+    g_autoptr(vmmem_config) config = NULL;
+    g_autoptr(vmmem_spec) spec = NULL;
+    g_autoptr(vmmem_envelope) envelope = NULL;
+    g_autoptr(vmmem_scope) scope = NULL;
+
+    g_assert_cmpint(vmmem_config_new(NULL, BOTH, &config, NULL), ==, 0);
+    apply_settings(config, row->set);
+    g_assert_cmpint(vmmem_spec_new_from_argv(count_args(argv), argv, 0, &spec, NULL), ==, 0);
+    g_assert_cmpint(vmmem_envelope_new(spec, config, 0, &envelope, NULL), ==, 0);
+    g_assert_cmpint(vmmem_scope_open("web1", config, VMMEM_SCOPE_DRY_RUN, &scope, NULL), ==, 0);
+    g_assert_cmpint(vmmem_scope_update(scope, envelope, 0, NULL), ==, 0);
+    assert_writes(scope, row->writes);
 }
 
 /* ---- calibration ---- */
@@ -1372,6 +1526,16 @@ main(int argc, char **argv)
     g_test_add_func("/public-api/json-hostile-name", test_json_hostile_name);
     ADD_ROWS("/public-api/scope", scope_rows, desc, test_scope);
     g_test_add_func("/public-api/dry-run-lifecycle", test_dry_run_lifecycle);
+    for (size_t i = 0; i < G_N_ELEMENTS(open_rows); i++) {
+        g_autofree char *path = g_strdup_printf("/public-api/open/%s", open_rows[i].desc);
+        g_test_add_data_func(path, &open_rows[i], test_open);
+    }
+    g_test_add_func("/public-api/open-misuse", test_open_misuse);
+    g_test_add_func("/public-api/unnamed-scopes-differ", test_unnamed_scopes_differ);
+    for (size_t i = 0; i < G_N_ELEMENTS(update_rows); i++) {
+        g_autofree char *path = g_strdup_printf("/public-api/update-plan/%s", update_rows[i].desc);
+        g_test_add_data_func(path, &update_rows[i], test_update_plan);
+    }
     g_test_add_func("/public-api/calibration", test_calibration);
     g_test_add_func("/public-api/component-basis", test_component_basis);
     g_test_add_func("/public-api/profile-warnings", test_profile_warnings);

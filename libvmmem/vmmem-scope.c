@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The public scope API: stages 5-6 behind vmmem_scope, and the state that keeps a scope's calls
+ * in order (plan, then create or open, then the rest). */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "cgroup-backend.h"
+#include "config.h"
+#include "error.h"
+#include "vmmem-private.h"
+#include "vmmem/vmmem.h"
+
+#define SCOPE_NEW_FLAGS  (VMMEM_SCOPE_DRY_RUN | VMMEM_SCOPE_CALIBRATE | VMMEM_SCOPE_NAME_PID)
+#define SCOPE_OPEN_FLAGS (VMMEM_SCOPE_DRY_RUN | VMMEM_SCOPE_OPEN_PATH)
+
+static const CgroupBackend *
+backend_for(unsigned flags)
+{
+    return (flags & VMMEM_SCOPE_DRY_RUN) ? &cgroup_backend_dryrun : &cgroup_backend_fs;
+}
+
+/* getrandom(), not GLib's generator: a manager's forked children share that one's state. */
+static int
+random_vm_name(char **ret_name, GError **error)
+{
+    uint64_t v;
+
+    if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+        return vmmem_fail(error, errno ? errno : EIO, "getrandom: %s", g_strerror(errno));
+    *ret_name = g_strdup_printf("vm-%016" G_GINT64_MODIFIER "x", (guint64)v);
+    return 0;
+}
+
+/* The calls that need a cgroup: one made by create or found by open, not yet destroyed. */
+static int
+require_live(const vmmem_scope *s, GError **error)
+{
+    switch (s->state) {
+    case SCOPE_LIVE:
+        return 0;
+    case SCOPE_PLANNED:
+        return vmmem_fail(error, EBADF, "the scope '/%s' was not created", s->scope->plan->path);
+    case SCOPE_GONE:
+    default:
+        return vmmem_fail(error, EBADF, "the scope '/%s' was destroyed", s->scope->plan->path);
+    }
+}
+
+int
+vmmem_scope_new(const vmmem_envelope *envelope, const vmmem_config *config, const char *name,
+                unsigned flags, vmmem_scope **ret_scope, vmmem_error **reterr)
+{
+    g_autoptr(Config) defaults = NULL;
+    g_autofree char *fallback = NULL;
+    CgroupPlan *plan = NULL;
+    GError *error = NULL;
+
+    return_val_if_fail(envelope && ret_scope && !(flags & ~(unsigned)SCOPE_NEW_FLAGS), -EINVAL);
+    if (!config)
+        defaults = config_new_default();
+    if (!name)
+        name = envelope->envelope->vm_name;
+    if (!name && (flags & VMMEM_SCOPE_NAME_PID))
+        name = fallback = g_strdup_printf("pid-%d", (int)getpid());
+    if (!name) {
+        if (random_vm_name(&fallback, &error) < 0)
+            return export_error(error, -1, reterr);
+        name = fallback;
+    }
+    if (((flags & VMMEM_SCOPE_CALIBRATE) ? cgroup_plan_new_calibrate : cgroup_plan_new)(
+            envelope->envelope, config ? config->config : defaults, name, &plan, &error) < 0)
+        return export_error(error, -1, reterr);
+    *ret_scope = g_new0(vmmem_scope, 1);
+    (*ret_scope)->scope = cgroup_scope_new(backend_for(flags), plan);
+    (*ret_scope)->state = SCOPE_PLANNED;
+    return 0;
+}
+
+const char *
+vmmem_scope_get_path(const vmmem_scope *s)
+{
+    return s ? s->scope->plan->path : NULL;
+}
+
+size_t
+vmmem_scope_get_n_writes(const vmmem_scope *s)
+{
+    return s ? s->scope->plan->parent_writes->len + s->scope->plan->writes->len : 0;
+}
+
+int
+vmmem_scope_get_write(const vmmem_scope *s, size_t index, const char **ret_file,
+                      const char **ret_value)
+{
+    const CgroupWrite *w;
+
+    return_val_if_fail(s, -EINVAL);
+    if (index >= vmmem_scope_get_n_writes(s))
+        return -ERANGE;
+    if (index < s->scope->plan->parent_writes->len)
+        w = g_ptr_array_index(s->scope->plan->parent_writes, index);
+    else
+        w = g_ptr_array_index(s->scope->plan->writes, index - s->scope->plan->parent_writes->len);
+    if (ret_file)
+        *ret_file = w->file;
+    if (ret_value)
+        *ret_value = w->value;
+    return 0;
+}
+
+int
+vmmem_scope_create(vmmem_scope *s, unsigned flags, vmmem_error **reterr)
+{
+    GError *error = NULL;
+
+    return_val_if_fail(s && flags == 0, -EINVAL);
+    if (s->state != SCOPE_PLANNED)
+        return export_error(
+            g_error_new(VMMEM_ERROR, EALREADY, "the scope '/%s' was already %s by this object",
+                        s->scope->plan->path,
+                        s->state == SCOPE_LIVE ? "created" : "created and destroyed"),
+            -1, reterr);
+    if (s->scope->backend->create(s->scope, &error) < 0)
+        return export_error(error, -1, reterr);
+    s->state = SCOPE_LIVE;
+    return 0;
+}
+
+int
+vmmem_scope_attach_pid(vmmem_scope *s, pid_t pid, unsigned flags, vmmem_error **reterr)
+{
+    GError *error = NULL;
+
+    return_val_if_fail(s && pid >= 0 && flags == 0, -EINVAL);
+    if (require_live(s, &error) < 0 || s->scope->backend->attach(s->scope, pid, &error) < 0)
+        return export_error(error, -1, reterr);
+    return 0;
+}
+
+int
+vmmem_scope_destroy(vmmem_scope *s, unsigned flags, vmmem_error **reterr)
+{
+    GError *error = NULL;
+
+    return_val_if_fail(s && !(flags & ~(unsigned)VMMEM_SCOPE_DESTROY_KILL), -EINVAL);
+    if (require_live(s, &error) < 0 ||
+        s->scope->backend->destroy(s->scope, flags & VMMEM_SCOPE_DESTROY_KILL, &error) < 0)
+        return export_error(error, -1, reterr);
+    s->state = SCOPE_GONE;
+    return 0;
+}
+
+int
+vmmem_scope_read_usage(const vmmem_scope *s, uint64_t *ret_current, uint64_t *ret_peak,
+                       uint64_t *ret_oom_kills, vmmem_error **reterr)
+{
+    uint64_t c, p, k;
+    GError *error = NULL;
+
+    return_val_if_fail(s, -EINVAL);
+    if (s->scope->backend->read_usage(s->scope, &c, &p, &k, &error) < 0)
+        return export_error(error, -1, reterr);
+    if (ret_current)
+        *ret_current = c;
+    if (ret_peak)
+        *ret_peak = p;
+    if (ret_oom_kills)
+        *ret_oom_kills = k;
+    return 0;
+}
+
+vmmem_scope *
+vmmem_scope_free(vmmem_scope *s)
+{
+    if (s) {
+        cgroup_scope_free(s->scope);
+        g_free(s);
+    }
+    return NULL;
+}
+
+int
+vmmem_scope_get_fd(const vmmem_scope *s, unsigned flags, int *ret_fd, vmmem_error **reterr)
+{
+    GError *error = NULL;
+    int fd;
+
+    return_val_if_fail(s && ret_fd && flags == 0, -EINVAL);
+    if (require_live(s, &error) < 0 || s->scope->backend->get_fd(s->scope, &fd, &error) < 0)
+        return export_error(error, -1, reterr);
+    *ret_fd = fd;
+    return 0;
+}
+
+int
+vmmem_scope_open(const char *name, const vmmem_config *config, unsigned flags,
+                 vmmem_scope **ret_scope, vmmem_error **reterr)
+{
+    g_autoptr(Config) defaults = NULL;
+    g_autoptr(CgroupScope) scope = NULL;
+    CgroupPlan *plan = NULL;
+    GError *error = NULL;
+
+    return_val_if_fail(name && ret_scope && !(flags & ~(unsigned)SCOPE_OPEN_FLAGS), -EINVAL);
+    if (!config)
+        defaults = config_new_default();
+    if (cgroup_plan_new_open(config ? config->config : defaults, name,
+                             flags & VMMEM_SCOPE_OPEN_PATH, &plan, &error) < 0)
+        return export_error(error, -1, reterr);
+    scope = cgroup_scope_new(backend_for(flags), plan);
+    if (scope->backend->open(scope, &error) < 0)
+        return export_error(error, -1, reterr);
+    *ret_scope = g_new0(vmmem_scope, 1);
+    (*ret_scope)->scope = g_steal_pointer(&scope);
+    (*ret_scope)->state = SCOPE_LIVE;
+    return 0;
+}
+
+int
+vmmem_scope_update(vmmem_scope *s, const vmmem_envelope *envelope, unsigned flags,
+                   vmmem_error **reterr)
+{
+    CgroupPlan *plan = NULL;
+    GError *error = NULL;
+
+    return_val_if_fail(s && envelope && flags == 0, -EINVAL);
+    if (require_live(s, &error) < 0 ||
+        cgroup_plan_new_update(envelope->envelope, s->scope->plan, &plan, &error) < 0 ||
+        s->scope->backend->update(s->scope, plan, &error) < 0)
+        return export_error(error, -1, reterr);
+    return 0;
+}
+
+/* "key value" lines (memory.events, memory.stat): @key's value, -ENOENT when absent. */
+static int
+keyed_value(const char *text, const char *key, uint64_t *ret_value)
+{
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    size_t klen = strlen(key);
+
+    for (char **l = lines; *l; l++) {
+        if (strncmp(*l, key, klen) == 0 && (*l)[klen] == ' ')
+            return g_ascii_string_to_unsigned(*l + klen + 1, 10, 0, G_MAXUINT64, ret_value, NULL)
+                       ? 0
+                       : -EIO;
+    }
+    return -ENOENT;
+}
+
+static void
+drain(int fd)
+{
+    char buf[4096];
+
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ;
+}
+
+int
+vmmem_scope_read_events(vmmem_scope *s, unsigned flags, vmmem_memory_events *ret_events,
+                        vmmem_error **reterr)
+{
+    static const struct {
+        const char *key;
+        size_t offset;
+        bool required;
+    } keys[] = {
+        {"low", offsetof(vmmem_memory_events, low), true},
+        {"high", offsetof(vmmem_memory_events, high), true},
+        {"max", offsetof(vmmem_memory_events, max), true},
+        {"oom", offsetof(vmmem_memory_events, oom), true},
+        {"oom_kill", offsetof(vmmem_memory_events, oom_kill), true},
+        {"oom_group_kill", offsetof(vmmem_memory_events, oom_group_kill), false},
+    };
+    vmmem_memory_events ev = {0};
+    g_autofree char *text = NULL;
+    GError *error = NULL;
+
+    return_val_if_fail(s && ret_events && flags == 0, -EINVAL);
+    if (require_live(s, &error) < 0)
+        return export_error(error, -1, reterr);
+    /* Emptied before the read: a change after it leaves the fd readable. */
+    if (s->scope->watch_fd >= 0)
+        drain(s->scope->watch_fd);
+    if (s->scope->backend->read_file(s->scope, "memory.events", &text, &error) < 0)
+        return export_error(error, -1, reterr);
+    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+        int r = keyed_value(text, keys[i].key, (uint64_t *)((char *)&ev + keys[i].offset));
+        if (r < 0 && (r != -ENOENT || keys[i].required))
+            return export_error(g_error_new(VMMEM_ERROR, -r, "memory.events of '/%s': %s '%s'",
+                                            s->scope->plan->path,
+                                            r == -ENOENT ? "no key" : "bad value for", keys[i].key),
+                                -1, reterr);
+    }
+    *ret_events = ev;
+    return 0;
+}
+
+int
+vmmem_scope_get_events_fd(vmmem_scope *s, unsigned flags, int *ret_fd, vmmem_error **reterr)
+{
+    GError *error = NULL;
+
+    return_val_if_fail(s && ret_fd && flags == 0, -EINVAL);
+    if (require_live(s, &error) < 0)
+        return export_error(error, -1, reterr);
+    if (s->scope->watch_fd < 0 &&
+        s->scope->backend->watch(s->scope, "memory.events", &s->scope->watch_fd, &error) < 0)
+        return export_error(error, -1, reterr);
+    *ret_fd = s->scope->watch_fd;
+    return 0;
+}
+
+int
+vmmem_scope_read_stat(const vmmem_scope *s, const char *key, uint64_t *ret_value,
+                      vmmem_error **reterr)
+{
+    g_autofree char *text = NULL;
+    GError *error = NULL;
+    uint64_t v;
+    int r;
+
+    return_val_if_fail(s && key && ret_value, -EINVAL);
+    if (require_live(s, &error) < 0 ||
+        s->scope->backend->read_file(s->scope, "memory.stat", &text, &error) < 0)
+        return export_error(error, -1, reterr);
+    r = keyed_value(text, key, &v);
+    if (r < 0)
+        return export_error(g_error_new(VMMEM_ERROR, -r, "memory.stat of '/%s': %s '%s'",
+                                        s->scope->plan->path,
+                                        r == -ENOENT ? "no key" : "bad value for", key),
+                            -1, reterr);
+    *ret_value = v;
+    return 0;
+}
+
+/* "some avg10=0.00 avg60=0.00 avg300=0.00 total=0" */
+static bool
+parse_pressure_line(const char *line, vmmem_pressure *ret)
+{
+    char *end;
+    vmmem_pressure p = {0};
+    const char *at;
+
+    if (!(at = strstr(line, "avg10=")))
+        return false;
+    p.avg10 = g_ascii_strtod(at + 6, &end);
+    if (!(at = strstr(end, "avg60=")))
+        return false;
+    p.avg60 = g_ascii_strtod(at + 6, &end);
+    if (!(at = strstr(end, "avg300=")))
+        return false;
+    p.avg300 = g_ascii_strtod(at + 7, &end);
+    if (!(at = strstr(end, "total=")) ||
+        !g_ascii_string_to_unsigned(at + 6, 10, 0, G_MAXUINT64, &p.total_us, NULL))
+        return false;
+    *ret = p;
+    return true;
+}
+
+int
+vmmem_scope_read_pressure(const vmmem_scope *s, unsigned flags, vmmem_pressure *ret_pressure,
+                          vmmem_error **reterr)
+{
+    const char *which = (flags & VMMEM_PRESSURE_FULL) ? "full " : "some ";
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    GError *error = NULL;
+
+    return_val_if_fail(s && ret_pressure && !(flags & ~(unsigned)VMMEM_PRESSURE_FULL), -EINVAL);
+    if (require_live(s, &error) < 0)
+        return export_error(error, -1, reterr);
+    if (s->scope->backend->read_file(s->scope, "memory.pressure", &text, &error) < 0) {
+        /* Missing with CONFIG_PSI off; unreadable (EOPNOTSUPP) when booted psi=0. */
+        if (vmmem_error_errno(error) == ENOENT || vmmem_error_errno(error) == EOPNOTSUPP) {
+            g_clear_error(&error);
+            error = g_error_new(VMMEM_ERROR, EOPNOTSUPP,
+                                "the kernel keeps no memory pressure figures for '/%s' (boot "
+                                "with psi=1)",
+                                s->scope->plan->path);
+        }
+        return export_error(error, -1, reterr);
+    }
+    lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        if (g_str_has_prefix(*l, which) && parse_pressure_line(*l, ret_pressure))
+            return 0;
+    }
+    return export_error(g_error_new(VMMEM_ERROR, EIO, "memory.pressure of '/%s' has no %sline",
+                                    s->scope->plan->path, which),
+                        -1, reterr);
+}
+
+int
+vmmem_gc(const vmmem_config *config, unsigned flags, unsigned *ret_removed, vmmem_error **reterr)
+{
+    g_autoptr(Config) defaults = NULL;
+    GError *error = NULL;
+    unsigned removed = 0;
+    const Config *c;
+
+    return_val_if_fail(flags == 0, -EINVAL);
+    if (!config)
+        defaults = config_new_default();
+    c = config ? config->config : defaults;
+    if (cgroup_backend_fs.gc(c->parent, &removed, &error) < 0)
+        return export_error(error, -1, reterr);
+    if (ret_removed)
+        *ret_removed = removed;
+    return 0;
+}

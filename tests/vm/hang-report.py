@@ -8,9 +8,11 @@ text addresses found in the top of its stack, named from KALLSYMS (/proc/kallsym
 kernel booted with nokaslr, which vm-run.sh keeps in its cache) when given.  A guest that hangs
 with interrupts off prints nothing on its console; this is where such a hang shows.
 
---pending prints one line per vCPU, "N V1 V2...", the vectors its local APIC holds in IRR (none:
-"N"): vm-run.sh's watchdog samples it, because a vector that stays pending is the emulator's lost
-interrupt even while the vCPU threads go on running.
+--pending prints one line per vCPU, "N INITIAL CURRENT V1 V2...": its LAPIC timer's initial and
+current count ("- -" when the timer is not in one-shot or periodic mode) and the vectors its LAPIC
+holds in IRR.  vm-run.sh's watchdog samples it: a timer that fired and was never armed again, with
+its vector pending all along, is the emulator's lost interrupt even while the vCPU threads go on
+running.
 """
 import bisect
 import re
@@ -87,9 +89,12 @@ def pending(path):
     sock = connect(path)
     for n in cpu_numbers(sock):
         hmp(sock, f"cpu {n}")
-        irr = re.search(r"^IRR\s+(.*)$", hmp(sock, "info lapic"), re.M)
+        lapic = hmp(sock, "info lapic")
+        irr = re.search(r"^IRR\s+(.*)$", lapic, re.M)
+        timer = re.search(r"initial_count = (\d+) current_count = (\d+)", lapic)
         vectors = irr.group(1).split() if irr else []
-        print(" ".join([n] + [v for v in vectors if v.isdigit()]))
+        print(" ".join([n] + (list(timer.groups()) if timer else ["-", "-"]) +
+                       [v for v in vectors if v.isdigit()]))
 
 
 def main():

@@ -43,8 +43,9 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # Seconds a vCPU of the test VM may go without running before it counts as lost.
 STUCK_S=${VMMEM_VM_STUCK_S:-60}
-# Seconds an interrupt may stay pending in a vCPU's LAPIC before the vCPU counts as lost.
-PENDING_S=${VMMEM_VM_PENDING_S:-30}
+# Seconds a vCPU's LAPIC timer may sit fired and never re-armed, its vector pending, before the
+# vCPU counts as lost.
+PENDING_S=${VMMEM_VM_PENDING_S:-60}
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "$here/common.sh"
 
@@ -247,14 +248,16 @@ main() {
     # 4 s, for its soft-lockup watchdog's hrtimer), and so is a guest whose console reports a
     # soft lockup of STUCK_S seconds.  Under systemd the same fault also shows with neither
     # sign: the vCPU threads go on running, and the console stays quiet, while each vCPU's
-    # LAPIC holds the timer vector in IRR for good.  A healthy guest takes a pending interrupt
-    # within milliseconds, so a vector that stays pending over PENDING_S seconds of samples is
-    # a lost vCPU too.  Then, and at the timeout: first ask qemu's monitor what every vCPU is doing (a guest
+    # LAPIC holds the timer vector in IRR for good and its timer, fired, is never armed again.
+    # A vector pending in a sample proves nothing (a busy, slowly emulated vCPU often has the
+    # next tick pending: vm-lifecycle's 20 launches showed it); a timer at 0 with the same
+    # initial count and a vector pending in every sample over PENDING_S seconds means the guest
+    # has not run its timer interrupt in all that time, so the vCPU is lost.  Then, and at the timeout: first ask qemu's monitor what every vCPU is doing (a guest
     # hung with interrupts off prints nothing), then stop it.  Its output goes nowhere: nothing
     # it leaves behind may hold the caller's pipes open.
     (
         trap 'exit 0' TERM
-        declare -A last_ns last_t pend_since pend_vec
+        declare -A last_ns last_t pend_since pend_vec pend_timer
         deadline=$((SECONDS + timeout_s))
         why=timed-out
         tick=0
@@ -263,21 +266,25 @@ main() {
             wait $!
             kill -0 "$qpid" 2>/dev/null || exit 0
             if ((++tick % 2 == 0)); then
-                # "N V..." per vCPU.  The clock runs while some vector has been pending in
-                # every sample (a busy vCPU may show a new device interrupt each time).
-                while read -r cpu vectors; do
+                # "N INITIAL CURRENT V..." per vCPU.  The clock runs while the timer stays
+                # fired (CURRENT 0) with the same INITIAL and some vector has been pending in
+                # every sample.
+                while read -r cpu initial current vectors; do
                     [[ "$cpu" =~ ^[0-9]+$ ]] || continue
                     kept=""
-                    for v in $vectors; do
-                        if [[ " ${pend_vec[$cpu]:-$vectors} " == *" $v "* ]]; then kept+="$v "; fi
-                    done
+                    if [[ "$current" == 0 && "$initial" == "${pend_timer[$cpu]:-$initial}" ]]; then
+                        for v in $vectors; do
+                            if [[ " ${pend_vec[$cpu]:-$vectors} " == *" $v "* ]]; then kept+="$v "; fi
+                        done
+                    fi
                     if [[ -z "$kept" ]]; then
-                        unset "pend_since[$cpu]" "pend_vec[$cpu]"
+                        unset "pend_since[$cpu]" "pend_vec[$cpu]" "pend_timer[$cpu]"
                     elif [[ -z "${pend_since[$cpu]:-}" ]]; then
                         pend_since[$cpu]=$SECONDS
                         pend_vec[$cpu]=$kept
+                        pend_timer[$cpu]=$initial
                     elif ((SECONDS - pend_since[$cpu] >= PENDING_S)); then
-                        echo "vCPU $cpu kept vector(s) ${kept% } pending in its LAPIC for ${PENDING_S}s" >"$meta/stuck-why"
+                        echo "vCPU $cpu kept vector(s) ${kept% } pending in its LAPIC, its timer fired and not re-armed, for ${PENDING_S}s" >"$meta/stuck-why"
                         why=stuck
                         break 2
                     else

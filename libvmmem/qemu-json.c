@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "qemu-json.h"
+
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "error.h"
-#include "qemu-opts.h"
+#include "quote.h"
 
 /* The JSON form of an option value (qemu's -object '{...}').  Strict RFC 8259 with two limits
  * of our own: no \u0000 (values end up as C strings) and at most JSON_MAX_DEPTH open containers,
@@ -61,7 +64,7 @@ json_node_new(JsonKind kind)
 static int
 json_fail_at(JsonParser *j, const char *at, const char *what)
 {
-    g_autofree char *q = qemu_opts_quote(j->text);
+    g_autofree char *q = quote_for_message(j->text, QUOTE_MAX);
 
     return vmmem_fail(j->error, EINVAL, "invalid JSON '%s': %s at offset %td", q, what,
                       at - j->text);
@@ -370,6 +373,14 @@ parse_value(JsonParser *j, JsonNode **ret_node)
     }
 }
 
+/* Takes @key and @value. */
+static void
+append_pair(GPtrArray *pairs, char *key, char *value)
+{
+    g_ptr_array_add(pairs, key);
+    g_ptr_array_add(pairs, value);
+}
+
 static char *
 join_key(const char *prefix, const char *key)
 {
@@ -391,7 +402,7 @@ all_scalars(const JsonNode *array)
 /* "host-nodes":[0,1] -> host-nodes=0,1; nulls are dropped like everywhere else, and an array
  * with nothing left gives no key at all. */
 static void
-flatten_scalar_array(const JsonNode *array, const char *key, QemuOpts *opts)
+flatten_scalar_array(const JsonNode *array, const char *key, GPtrArray *pairs)
 {
     g_autoptr(GString) joined = g_string_new(NULL);
     bool any = false;
@@ -407,46 +418,47 @@ flatten_scalar_array(const JsonNode *array, const char *key, QemuOpts *opts)
         any = true;
     }
     if (any)
-        qemu_opts_append(opts, g_strdup(key), g_string_free(g_steal_pointer(&joined), FALSE));
+        append_pair(pairs, g_strdup(key), g_string_free(g_steal_pointer(&joined), FALSE));
 }
 
 /* qemu's qdict_flatten(): nested members become "a.b", and an array that holds containers has
  * no comma form, so its elements become "a.0", "a.1", ... */
 static void
-flatten(const JsonNode *node, const char *key, QemuOpts *opts)
+flatten(const JsonNode *node, const char *key, GPtrArray *pairs)
 {
     switch (node->kind) {
     case JSON_NULL:
         break;
     case JSON_SCALAR:
-        qemu_opts_append(opts, g_strdup(key), g_strdup(node->text));
+        append_pair(pairs, g_strdup(key), g_strdup(node->text));
         break;
     case JSON_OBJECT:
         for (guint i = 0; i < node->children->len; i++) {
             const JsonNode *member = g_ptr_array_index(node->children, i);
             g_autofree char *k = join_key(key, member->key);
 
-            flatten(member, k, opts);
+            flatten(member, k, pairs);
         }
         break;
     case JSON_ARRAY:
         if (all_scalars(node)) {
-            flatten_scalar_array(node, key, opts);
+            flatten_scalar_array(node, key, pairs);
             break;
         }
         for (guint i = 0; i < node->children->len; i++) {
             g_autofree char *index = g_strdup_printf("%u", i);
             g_autofree char *k = join_key(key, index);
 
-            flatten(g_ptr_array_index(node->children, i), k, opts);
+            flatten(g_ptr_array_index(node->children, i), k, pairs);
         }
         break;
     }
 }
 
 int
-qemu_json_parse_into(const char *text, QemuOpts *opts, GError **error)
+qemu_json_flatten(const char *text, GPtrArray **ret_pairs, GError **error)
 {
+    g_autoptr(GPtrArray) pairs = g_ptr_array_new_with_free_func(g_free);
     JsonParser j = {.text = text, .p = text, .error = error};
     g_autoptr(JsonNode) root = NULL;
     const char *bad;
@@ -463,6 +475,7 @@ qemu_json_parse_into(const char *text, QemuOpts *opts, GError **error)
     skip_space(&j);
     if (*j.p != '\0')
         return json_fail(&j, "trailing garbage");
-    flatten(root, NULL, opts);
+    flatten(root, NULL, pairs);
+    *ret_pairs = g_steal_pointer(&pairs);
     return 0;
 }

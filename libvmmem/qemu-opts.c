@@ -5,10 +5,11 @@
 #include <string.h>
 
 #include "error.h"
+#include "qemu-json.h"
+#include "quote.h"
 #include "size.h"
 
 /* Long enough to recognise the option in a message, short enough to keep it on one line. */
-#define QUOTE_MAX 80
 
 static void
 qemu_opt_free(gpointer p)
@@ -49,35 +50,6 @@ qemu_opts_append(QemuOpts *opts, char *key, char *value)
     g_ptr_array_add(opts->items, opt);
 }
 
-char *
-qemu_opts_quote(const char *text)
-{
-    size_t len = strlen(text), keep = len;
-    bool cut = len > QUOTE_MAX, utf8;
-    GString *s;
-
-    if (cut) {
-        keep = QUOTE_MAX - 3;
-        /* Do not split a UTF-8 sequence: back up to the start of the character. */
-        while (keep > 0 && ((guchar)text[keep] & 0xc0) == 0x80)
-            keep--;
-    }
-    /* Messages are UTF-8; bytes that are not are shown escaped like control bytes. */
-    utf8 = g_utf8_validate(text, (gssize)keep, NULL);
-    s = g_string_sized_new(keep + 8);
-    for (size_t i = 0; i < keep; i++) {
-        guchar c = (guchar)text[i];
-
-        if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8))
-            g_string_append_printf(s, "\\x%02x", c);
-        else
-            g_string_append_c(s, (char)c);
-    }
-    if (cut)
-        g_string_append(s, "...");
-    return g_string_free(s, FALSE);
-}
-
 /* A value up to the next lone ',': ",," stands for one comma (qemu's get_opt_value()). */
 static char *
 read_value(const char **pp)
@@ -102,7 +74,7 @@ read_value(const char **pp)
 static int
 fail_empty_key(const char *text, GError **error)
 {
-    g_autofree char *q = qemu_opts_quote(text);
+    g_autofree char *q = quote_for_message(text, QUOTE_MAX);
 
     return vmmem_fail(error, EINVAL, "invalid option '%s': empty key", q);
 }
@@ -144,6 +116,18 @@ looks_like_json(const char *text)
     return *text == '{';
 }
 
+static int
+append_json(QemuOpts *opts, const char *text, GError **error)
+{
+    g_autoptr(GPtrArray) pairs = NULL;
+    int r = qemu_json_flatten(text, &pairs, error);
+
+    for (guint i = 0; r == 0 && i < pairs->len; i += 2)
+        qemu_opts_append(opts, g_steal_pointer(&pairs->pdata[i]),
+                         g_steal_pointer(&pairs->pdata[i + 1]));
+    return r;
+}
+
 int
 qemu_opts_parse(const char *text, const char *implied_key, QemuOpts **ret_opts, GError **error)
 {
@@ -156,7 +140,7 @@ qemu_opts_parse(const char *text, const char *implied_key, QemuOpts **ret_opts, 
     opts = qemu_opts_new();
     opts->json = looks_like_json(text);
     if (opts->json)
-        r = qemu_json_parse_into(text, opts, error);
+        r = append_json(opts, text, error);
     else
         r = parse_keyvalue(text, implied_key, opts, error);
     if (r < 0)
@@ -183,7 +167,7 @@ quote_pair(const char *key, const char *value)
 {
     g_autofree char *pair = g_strconcat(key, "=", value, NULL);
 
-    return qemu_opts_quote(pair);
+    return quote_for_message(pair, QUOTE_MAX);
 }
 
 int

@@ -46,12 +46,5 @@ int qemu_opts_get_bool(const QemuOpts *opts, const char *key, bool dflt, bool *r
 int qemu_opts_get_uint(const QemuOpts *opts, const char *key, uint64_t dflt, uint64_t *ret,
                        GError **error);
 
-/* Internal to qemu-opts.c and qemu-json.c. */
-
-/* Appends the flattened members of the JSON object @text to @opts. */
-int qemu_json_parse_into(const char *text, QemuOpts *opts, GError **error);
 /* Takes ownership of @key and @value. */
 void qemu_opts_append(QemuOpts *opts, char *key, char *value);
-/* @text made fit for a one-line message: control bytes as \xNN, cut to about 80 bytes with
- * "..." */
-char *qemu_opts_quote(const char *text);

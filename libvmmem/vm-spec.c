@@ -7,6 +7,7 @@
 #include "error.h"
 #include "qemu-argv.h"
 #include "qemu-opts.h"
+#include "quote.h"
 #include "size.h"
 
 /* Stage 2.  Each option goes through one table entry; what needs the whole command line (which
@@ -18,7 +19,6 @@
 /* qemu aligns ram_size up to this (machine_set_mem). */
 #define RAM_SIZE_ALIGN (8 * KiB)
 /* Quoted arguments are cut here so a multi-KB JSON value still gives a one-line message. */
-#define QUOTE_MAX 72
 /* Bounds the walk along -blockdev file= references (a cycle is qemu's error to report). */
 #define BLOCK_CHAIN_MAX 64
 
@@ -213,12 +213,9 @@ parse_state_clear(ParseState *st)
 static void
 append_quoted(GString *s, const char *text, size_t max)
 {
-    const char *p;
+    g_autofree char *q = quote_for_message(text, max);
 
-    for (p = text; *p && (size_t)(p - text) < max; p++)
-        g_string_append_c(s, g_ascii_iscntrl(*p) ? '?' : *p);
-    if (*p)
-        g_string_append(s, "...");
+    g_string_append(s, q);
 }
 
 static char *

@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "qemu-opts.h"
+#include "quote.h"
 #include "size.h"
 
 #define MAX_PAIRS 16
@@ -336,10 +337,10 @@ static void
 test_quote(void)
 {
     g_autofree char *long_text = g_strnfill(200, 'x');
-    g_autofree char *q = qemu_opts_quote(long_text);
+    g_autofree char *q = quote_for_message(long_text, QUOTE_MAX);
     g_autofree char *utf8 = NULL;
     g_autofree char *qu = NULL;
-    g_autofree char *qb = qemu_opts_quote("a\x01\x7f\xff");
+    g_autofree char *qb = quote_for_message("a\x01\x7f\xff", QUOTE_MAX);
     GString *s = g_string_new("");
 
     g_assert_cmpuint(strlen(q), ==, 80);
@@ -349,13 +350,13 @@ test_quote(void)
     for (int i = 0; i < 60; i++)
         g_string_append(s, "\xc3\xa9");
     utf8 = g_string_free(s, FALSE);
-    qu = qemu_opts_quote(utf8);
+    qu = quote_for_message(utf8, QUOTE_MAX);
     g_assert_true(g_str_has_suffix(qu, "..."));
     g_assert_true(g_utf8_validate(qu, -1, NULL));
     g_assert_cmpstr(qb, ==, "a\\x01\\x7f\\xff");
 
     g_free(q);
-    q = qemu_opts_quote("short");
+    q = quote_for_message("short", QUOTE_MAX);
     g_assert_cmpstr(q, ==, "short");
 }
 

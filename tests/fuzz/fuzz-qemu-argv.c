@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgroup-plan.h"
+#include "config.h"
+#include "envelope.h"
 #include "error.h"
 #include "host.h"
 #include "libvirt-domain.h"
@@ -14,8 +17,10 @@
 #include "vm-spec.h"
 
 /* One input is one qemu command line: its words separated by NUL bytes.  Everything that reads
- * it before anything touches the system runs on it; besides the sanitizers, the checks below
- * catch broken contracts (an error without a message, an index out of argv). */
+ * it before anything touches the system runs on it, stages 1 to 5: the parsers, the overhead,
+ * the envelope under a few policies and the cgroup plan.  Besides the sanitizers, the checks
+ * below catch broken contracts (an error without a message, an index out of argv, limits that
+ * do not add up or a plan that writes something else than the envelope says). */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -81,6 +86,84 @@ fuzz_split(int argc, const char *const *argv)
     }
 }
 
+/* Policies the envelope is computed under: the defaults, and every knob turned. */
+static const char *const policies[][2 * 6 + 1] = {
+    {NULL},
+    {"high", "0.9", "swap", "1G", "protect", "min", "ratio", "1.5", "overhead-min", "64M", NULL},
+    {"protect", "low", "overhead-max", "1M", "protect-max", "1G", NULL},
+};
+
+static Config *
+fuzz_config(size_t index)
+{
+    static Config *configs[G_N_ELEMENTS(policies)];
+
+    if (!configs[index]) {
+        configs[index] = config_new_default();
+        for (const char *const *kv = policies[index]; kv[0]; kv += 2) {
+            if (config_set(configs[index], kv[0], kv[1], NULL) < 0)
+                abort();
+        }
+    }
+    return configs[index];
+}
+
+/* The plan writes the envelope's limits, memory.max last. */
+static void
+check_plan(const Envelope *e, const CgroupPlan *plan)
+{
+    const CgroupWrite *last = g_ptr_array_index(plan->writes, plan->writes->len - 1);
+    g_autofree char *max = g_strdup_printf("%" G_GUINT64_FORMAT, e->memory_max);
+
+    if (strcmp(last->file, "memory.max") != 0 || strcmp(last->value, max) != 0)
+        abort();
+    if (!g_str_has_prefix(plan->path, "vmmem.slice/vmmem-"))
+        abort();
+}
+
+/* Stages 3 to 5 on a spec that parsed. */
+static void
+fuzz_envelope(const VmSpec *spec, const Config *config)
+{
+    g_autoptr(Envelope) e = NULL;
+    g_autoptr(CgroupPlan) plan = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *json = NULL;
+    uint64_t sum = 0, with;
+    int r = envelope_compute(spec, fuzz_host(), config, NULL, NULL, &e, &error);
+
+    check_error(r, error);
+    if (r < 0)
+        return;
+    json = envelope_to_json(e, spec);
+    if (!json || json[0] != '{')
+        abort();
+    if (e->probe)
+        return;
+    /* memory.max holds guest RAM and overhead, in whole pages; the softer limits sit below. */
+    if (!g_uint64_checked_add(&with, e->guest_ram, e->overhead) || e->memory_max < with ||
+        e->memory_max % 4096 || e->memory_max - with >= 4096)
+        abort();
+    if (e->memory_high != UINT64_MAX && e->memory_high > e->memory_max)
+        abort();
+    if (e->memory_min > e->memory_max || e->memory_low > e->memory_max || !e->oom_group)
+        abort();
+    /* The breakdown adds up, unless the last term caps it (docs/json.md). */
+    for (guint i = 0; i < e->breakdown->terms->len; i++) {
+        const OverheadTerm *t = &g_array_index(e->breakdown->terms, OverheadTerm, i);
+        if (!t->name || !t->source || !t->basis || !g_uint64_checked_add(&sum, sum, t->bytes))
+            abort();
+    }
+    if (e->breakdown->terms->len && sum != e->breakdown->total &&
+        strcmp(g_array_index(e->breakdown->terms, OverheadTerm, e->breakdown->terms->len - 1).name,
+               "policy_max") != 0)
+        abort();
+    r = cgroup_plan_new(e, config, spec->name ? spec->name : "fuzz", &plan, &error);
+    check_error(r, error);
+    if (r == 0)
+        check_plan(e, plan);
+}
+
 static void
 fuzz_spec(int argc, const char *const *argv)
 {
@@ -94,6 +177,10 @@ fuzz_spec(int argc, const char *const *argv)
         abort();
     if (r == 0 && !spec)
         abort();
+    if (r < 0)
+        return;
+    for (size_t i = 0; i < G_N_ELEMENTS(policies); i++)
+        fuzz_envelope(spec, fuzz_config(i));
 }
 
 static void

@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <libcgroup.h>
 #include <linux/capability.h>
 #include <stdarg.h>
 #include <string.h>
@@ -22,6 +23,17 @@ vwarn(const char *fmt, va_list ap)
     fprintf(stderr, "%s: ", program_name);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+}
+
+static void
+discard_libcgroup_log(void *userdata, int level, const char *fmt, va_list ap)
+{
+}
+
+void
+quiet_libcgroup(void)
+{
+    cgroup_set_logger(discard_libcgroup_log, CGROUP_LOG_ERROR, NULL);
 }
 
 void

@@ -20,6 +20,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_error, vmmem_error_free)
  * "PROGRAM: message", by the code that decides to give up. */
 extern const char *program_name;
 
+/* libcgroup prints its errors on stdout unless its logger is set before cgroup_init(); every
+ * failure reaches vmmem as a return code and one line, and stdout is qemu's.  First thing in
+ * main(). */
+void quiet_libcgroup(void);
+
 void die(int status, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the vmmem_error (consumed) and exits with @status. */

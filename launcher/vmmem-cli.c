@@ -763,6 +763,7 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
+    quiet_libcgroup();
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -300,6 +300,7 @@ main(int argc, char **argv)
     Policy policy;
     bool dry_run;
 
+    quiet_libcgroup();
     dry_run = !privileged && g_strcmp0(getenv("VMMEM_DRY_RUN"), "1") == 0;
     domain = detect_libvirt_domain(&problem);
     config = domain && !dry_run ? load_domain_config() : load_config(NULL, privileged);

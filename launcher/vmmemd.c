@@ -383,6 +383,7 @@ main(int argc, char **argv)
     sigset_t mask;
     int sfd;
 
+    quiet_libcgroup();
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &error))
         die(2, "%s", error->message);

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include "calibrate-read.h"
-#include "cgroup-util.h"
 #include "error.h"
 
 void
@@ -33,12 +32,22 @@ cal_reading_texts(const CalReading *reading)
     };
 }
 
+/* Through the scope's backend, whichever made it. */
 static int
-check_scope(const CgroupScope *s, GError **error)
+read_all(const CgroupScope *s, const char *file, char **ret_text, GError **error)
 {
-    if (s->scope_fd < 0)
-        return vmmem_fail(error, EBADF, "the scope was not created");
-    return 0;
+    return s->backend->read_file(s, file, ret_text, error);
+}
+
+/* A one-line file, without its newline. */
+static int
+read_value(const CgroupScope *s, const char *file, char **ret_value, GError **error)
+{
+    int r = read_all(s, file, ret_value, error);
+
+    if (r == 0)
+        g_strchomp(*ret_value);
+    return r;
 }
 
 /* A process that exits while it is read is no error: it has no memory left to count. */
@@ -80,15 +89,12 @@ cal_read_sample(const CgroupScope *s, pid_t qemu_pid, CalReading *ret_reading, G
     const char *path = s->plan->path;
     int rc;
 
-    rc = check_scope(s, error);
-    if (rc < 0)
-        return rc;
     /* memory.peak first: everything read after it bounds the moment it was reached. */
-    (void)cg_read(s->scope_fd, path, "memory.peak", &r.peak, NULL);
+    (void)read_value(s, "memory.peak", &r.peak, NULL);
     r.precharge = precharge_bytes();
-    if ((rc = cg_read(s->scope_fd, path, "memory.current", &r.current, error)) < 0 ||
-        (rc = cg_read_all(s->scope_fd, path, "memory.stat", &r.stat_before, error)) < 0 ||
-        (rc = cg_read_all(s->scope_fd, path, "cgroup.procs", &procs, error)) < 0)
+    if ((rc = read_value(s, "memory.current", &r.current, error)) < 0 ||
+        (rc = read_all(s, "memory.stat", &r.stat_before, error)) < 0 ||
+        (rc = read_all(s, "cgroup.procs", &procs, error)) < 0)
         return rc;
     r.other_smaps = g_ptr_array_new_with_free_func(g_free);
     pids = g_strsplit(procs, "\n", -1);
@@ -109,7 +115,7 @@ cal_read_sample(const CgroupScope *s, pid_t qemu_pid, CalReading *ret_reading, G
             g_ptr_array_add(r.other_smaps, text);
     }
     g_ptr_array_add(r.other_smaps, NULL);
-    rc = cg_read_all(s->scope_fd, path, "memory.stat", &r.stat_after, error);
+    rc = read_all(s, "memory.stat", &r.stat_after, error);
     if (rc < 0)
         return rc;
     *ret_reading = r;
@@ -124,14 +130,11 @@ cal_read_end(const CgroupScope *s, char **ret_peak, char **ret_events, char **re
     g_autofree char *peak = NULL, *events = NULL, *max = NULL;
     int rc;
 
-    rc = check_scope(s, error);
-    if (rc < 0)
-        return rc;
     /* memory.peak appeared in Linux 5.19. */
-    (void)cg_read(s->scope_fd, s->plan->path, "memory.peak", &peak, NULL);
-    if ((rc = cg_read_all(s->scope_fd, s->plan->path, "memory.events", &events, error)) < 0 ||
-        (rc = cg_read(s->scope_fd, s->plan->path, "memory.max", &max, error)) < 0)
+    if ((rc = read_all(s, "memory.events", &events, error)) < 0 ||
+        (rc = read_value(s, "memory.max", &max, error)) < 0)
         return rc;
+    (void)read_value(s, "memory.peak", &peak, NULL);
     *ret_peak = g_steal_pointer(&peak);
     *ret_events = g_steal_pointer(&events);
     *ret_max = g_steal_pointer(&max);

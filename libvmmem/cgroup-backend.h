@@ -16,6 +16,10 @@ typedef struct CgroupScope CgroupScope;
 
 typedef struct {
     const char *name;
+    /* The backend's own state of a scope (fds, D-Bus objects), made with the scope and freed
+     * with it: CgroupScope.priv.  NULL: none. */
+    void *(*new_priv)(void);
+    void (*free_priv)(void *priv);
     /* Create the scope and apply the plan; on failure leave nothing behind. */
     int (*create)(CgroupScope *scope, GError **error);
     /* Existing plans: apply to the cgroup someone else made, keeping their limits (listed in
@@ -37,7 +41,7 @@ typedef struct {
     /* A new O_DIRECTORY|O_CLOEXEC fd on the scope, the caller's to close. */
     int (*get_fd)(CgroupScope *scope, int *ret_fd, GError **error);
     /* The whole text of one of the scope's files. */
-    int (*read_file)(CgroupScope *scope, const char *file, char **ret_text, GError **error);
+    int (*read_file)(const CgroupScope *scope, const char *file, char **ret_text, GError **error);
     /* An inotify fd (non-blocking) that becomes readable when @file of the scope changes. */
     int (*watch)(CgroupScope *scope, const char *file, int *ret_fd, GError **error);
 } CgroupBackend;
@@ -45,19 +49,7 @@ typedef struct {
 struct CgroupScope {
     const CgroupBackend *backend;
     CgroupPlan *plan;
-
-    /* cgroupfs backend */
-    char *mount;   /* cgroup2 mount point */
-    int root_fd;   /* the mount, every other fd is opened below it */
-    int parent_fd; /* its flock is held only while the scope directory is made and locked */
-    /* Holds the scope's own flock from mkdir (or reopen) to destroy or free: `vmmem gc` and a
-     * second create of the same name leave a held scope alone, and creates of different scopes
-     * never wait on each other.  Close-on-exec, so a launcher that execs qemu lets go. */
-    int scope_fd;
-    int watch_fd; /* inotify on memory.events, made on demand */
-    bool created; /* the scope directory is ours to remove */
-    bool made_parent;
-    char *origin;    /* cgroup the caller left when it attached itself */
+    void *priv;      /* the backend's (new_priv): nobody else looks inside */
     GPtrArray *kept; /* adopt: "memory.max=536870912" for each limit left as its owner set it */
 
     /* dry-run backend: what would have been done, one line each */

@@ -107,7 +107,7 @@ dry_update(CgroupScope *s, CgroupPlan *plan, GError **error)
 
 /* What only a real cgroup has. */
 static int
-dry_none(CgroupScope *s, GError **error)
+dry_none(const CgroupScope *s, GError **error)
 {
     return vmmem_fail(error, ENOTSUP, "a dry run has no cgroup '/%s'", s->plan->path);
 }
@@ -119,7 +119,7 @@ dry_get_fd(CgroupScope *s, int *ret_fd, GError **error)
 }
 
 static int
-dry_read_file(CgroupScope *s, const char *file, char **ret_text, GError **error)
+dry_read_file(const CgroupScope *s, const char *file, char **ret_text, GError **error)
 {
     return dry_none(s, error);
 }

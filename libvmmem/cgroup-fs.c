@@ -29,6 +29,58 @@
 
 static const char *const scope_controllers[] = {"memory", "pids", NULL};
 
+/* A scope's cgroupfs state (CgroupScope.priv). */
+typedef struct {
+    char *mount;   /* cgroup2 mount point */
+    int root_fd;   /* the mount, every other fd is opened below it */
+    int parent_fd; /* its flock is held only while the scope directory is made and locked */
+    /* Holds the scope's own flock from mkdir (or reopen) to destroy or free: `vmmem gc` and a
+     * second create of the same name leave a held scope alone, and creates of different scopes
+     * never wait on each other.  Close-on-exec, so a launcher that execs qemu lets go. */
+    int scope_fd;
+    bool created; /* the scope directory is ours to remove */
+    bool made_parent;
+    char *origin; /* cgroup the caller left when it attached itself */
+} FsScope;
+
+static FsScope *
+fs(const CgroupScope *s)
+{
+    return s->priv;
+}
+
+static void *
+fs_new_priv(void)
+{
+    FsScope *f = g_new0(FsScope, 1);
+
+    f->root_fd = f->parent_fd = f->scope_fd = -1;
+    return f;
+}
+
+static void
+close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+/* Closing the scope fd drops its lock; an empty scope itself stays for `vmmem gc` or the next
+ * launch of the same name. */
+static void
+fs_free_priv(void *priv)
+{
+    FsScope *f = priv;
+
+    close_fd(&f->scope_fd);
+    close_fd(&f->parent_fd);
+    close_fd(&f->root_fd);
+    g_free(f->mount);
+    g_free(f->origin);
+    g_free(f);
+}
+
 /* The parent lock covers a mkdir and an flock, or one listing by gc: a wait this long means a
  * stuck holder. */
 #define LOCK_TIMEOUT_MS 30000
@@ -89,8 +141,8 @@ lock_parent(int parent_fd, const char *parent, GError **error)
 static void
 unlock_parent(CgroupScope *s)
 {
-    if (s->parent_fd >= 0)
-        (void)flock(s->parent_fd, LOCK_UN);
+    if (fs(s)->parent_fd >= 0)
+        (void)flock(fs(s)->parent_fd, LOCK_UN);
 }
 
 /* The scope's own lock, never waited for: a held scope belongs to someone else.  -EWOULDBLOCK
@@ -108,7 +160,7 @@ open_parent(CgroupScope *s, GError **error)
 {
     g_auto(GStrv) parts = g_strsplit(s->plan->parent, "/", -1);
     g_autoptr(GString) walked = g_string_new("");
-    int fd = dup(s->root_fd), next, r;
+    int fd = dup(fs(s)->root_fd), next, r;
 
     if (fd < 0)
         return vmmem_fail(error, errno, "dup: %s", g_strerror(errno));
@@ -120,7 +172,7 @@ open_parent(CgroupScope *s, GError **error)
         next = openat(fd, *p, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (next < 0 && errno == ENOENT && s->plan->parent_is_default && !p[1]) {
             if (mkdirat(fd, *p, 0755) == 0) {
-                s->made_parent = true;
+                fs(s)->made_parent = true;
             } else if (errno != EEXIST) {
                 r = vmmem_fail(error, errno, "cannot create cgroup '/%s': %s", walked->str,
                                g_strerror(errno));
@@ -144,7 +196,7 @@ open_parent(CgroupScope *s, GError **error)
     r = cg_enable_controllers(fd, s->plan->parent, scope_controllers, error);
     if (r < 0)
         goto fail;
-    s->parent_fd = fd;
+    fs(s)->parent_fd = fd;
     return 0;
 fail:
     close(fd);
@@ -160,12 +212,12 @@ make_scope_dir(CgroupScope *s, GError **error)
     bool empty;
     int fd, r;
 
-    if (mkdirat(s->parent_fd, s->plan->scope, 0755) == 0)
+    if (mkdirat(fs(s)->parent_fd, s->plan->scope, 0755) == 0)
         return 0;
     if (errno != EEXIST)
         return vmmem_fail(error, errno, "cannot create cgroup '/%s': %s", s->plan->path,
                           g_strerror(errno));
-    r = cg_open_dir(s->parent_fd, s->plan->path, s->plan->scope, &fd, error);
+    r = cg_open_dir(fs(s)->parent_fd, s->plan->path, s->plan->scope, &fd, error);
     if (r < 0)
         return r;
     r = try_lock_scope(fd);
@@ -186,8 +238,8 @@ make_scope_dir(CgroupScope *s, GError **error)
                        "name",
                        s->plan->path);
     /* Removed while still locked, so nobody can take it over in between. */
-    if (r == 0 && (unlinkat(s->parent_fd, s->plan->scope, AT_REMOVEDIR) < 0 ||
-                   mkdirat(s->parent_fd, s->plan->scope, 0755) < 0))
+    if (r == 0 && (unlinkat(fs(s)->parent_fd, s->plan->scope, AT_REMOVEDIR) < 0 ||
+                   mkdirat(fs(s)->parent_fd, s->plan->scope, 0755) < 0))
         r = vmmem_fail(error, errno, "cannot replace stale cgroup '/%s': %s", s->plan->path,
                        g_strerror(errno));
     close(fd);
@@ -197,7 +249,7 @@ make_scope_dir(CgroupScope *s, GError **error)
 static bool
 write_applies(CgroupScope *s, const CgroupWrite *w)
 {
-    return !w->optional || faccessat(s->scope_fd, w->file, F_OK, 0) == 0;
+    return !w->optional || faccessat(fs(s)->scope_fd, w->file, F_OK, 0) == 0;
 }
 
 /* libcgroup says that a write failed, not which: the first limit not in force is the one. */
@@ -213,7 +265,7 @@ fail_write(CgroupScope *s, int ecg, GError **error)
 
         if (!write_applies(s, w))
             continue;
-        if (cg_read(s->scope_fd, s->plan->path, w->file, &got, NULL) < 0 ||
+        if (cg_read(fs(s)->scope_fd, s->plan->path, w->file, &got, NULL) < 0 ||
             strcmp(got, w->value) != 0)
             return vmmem_fail(error, e > 0 ? e : EIO, "cannot apply %s=%s to '/%s': %s", w->file,
                               w->value, s->plan->path, why);
@@ -235,7 +287,7 @@ apply_writes(CgroupScope *s, GError **error)
         const CgroupWrite *w = g_ptr_array_index(s->plan->writes, i);
         if (!write_applies(s, w))
             continue;
-        if (faccessat(s->scope_fd, w->file, W_OK, 0) < 0) {
+        if (faccessat(fs(s)->scope_fd, w->file, W_OK, 0) < 0) {
             r = vmmem_fail(error, errno == ENOENT ? ENOMEDIUM : errno,
                            "cannot apply %s=%s to '/%s': %s", w->file, w->value, s->plan->path,
                            errno == ENOENT ? "the kernel has no such file" : g_strerror(errno));
@@ -268,7 +320,7 @@ read_back(CgroupScope *s, GError **error)
 
         if (!write_applies(s, w))
             continue;
-        r = cg_read(s->scope_fd, s->plan->path, w->file, &got, error);
+        r = cg_read(fs(s)->scope_fd, s->plan->path, w->file, &got, error);
         if (r < 0)
             return r;
         if (strcmp(got, w->value) != 0)
@@ -283,27 +335,27 @@ static void
 undo_create(CgroupScope *s)
 {
     /* rmdir before the scope's lock goes: an unlocked empty scope is anybody's to reuse. */
-    if (s->created)
-        (void)unlinkat(s->parent_fd, s->plan->scope, AT_REMOVEDIR);
-    s->created = false;
-    if (s->scope_fd >= 0) {
-        close(s->scope_fd);
-        s->scope_fd = -1;
+    if (fs(s)->created)
+        (void)unlinkat(fs(s)->parent_fd, s->plan->scope, AT_REMOVEDIR);
+    fs(s)->created = false;
+    if (fs(s)->scope_fd >= 0) {
+        close(fs(s)->scope_fd);
+        fs(s)->scope_fd = -1;
     }
     /* Fails harmlessly when a concurrent create has put its scope there meanwhile. */
-    if (s->made_parent) {
-        (void)unlinkat(s->root_fd, s->plan->parent, AT_REMOVEDIR);
-        s->made_parent = false;
+    if (fs(s)->made_parent) {
+        (void)unlinkat(fs(s)->root_fd, s->plan->parent, AT_REMOVEDIR);
+        fs(s)->made_parent = false;
     }
-    if (s->parent_fd >= 0) {
-        close(s->parent_fd);
-        s->parent_fd = -1;
+    if (fs(s)->parent_fd >= 0) {
+        close(fs(s)->parent_fd);
+        fs(s)->parent_fd = -1;
     }
-    if (s->root_fd >= 0) {
-        close(s->root_fd);
-        s->root_fd = -1;
+    if (fs(s)->root_fd >= 0) {
+        close(fs(s)->root_fd);
+        fs(s)->root_fd = -1;
     }
-    g_clear_pointer(&s->mount, g_free);
+    g_clear_pointer(&fs(s)->mount, g_free);
 }
 
 /* Left in place on failure: a parent that passes protection on grants nothing by itself. */
@@ -314,10 +366,10 @@ apply_parent_writes(CgroupScope *s, GError **error)
         const CgroupWrite *w = g_ptr_array_index(s->plan->parent_writes, i);
         const char *file = w->file + strlen("../");
         g_autofree char *got = NULL;
-        int r = cg_read(s->parent_fd, s->plan->parent, file, &got, error);
+        int r = cg_read(fs(s)->parent_fd, s->plan->parent, file, &got, error);
 
         if (r == 0 && strcmp(got, w->value) != 0)
-            r = cg_write(s->parent_fd, s->plan->parent, file, w->value, error);
+            r = cg_write(fs(s)->parent_fd, s->plan->parent, file, w->value, error);
         if (r < 0)
             return r;
     }
@@ -329,13 +381,13 @@ fs_create(CgroupScope *s, GError **error)
 {
     int r;
 
-    r = cg_open_unified_root(&s->mount, &s->root_fd, error);
+    r = cg_open_unified_root(&fs(s)->mount, &fs(s)->root_fd, error);
     if (r < 0)
         return r;
     r = open_parent(s, error);
     if (r < 0)
         goto fail;
-    r = lock_parent(s->parent_fd, s->plan->parent, error);
+    r = lock_parent(fs(s)->parent_fd, s->plan->parent, error);
     if (r < 0)
         goto fail;
     r = apply_parent_writes(s, error);
@@ -344,12 +396,12 @@ fs_create(CgroupScope *s, GError **error)
     r = make_scope_dir(s, error);
     if (r < 0)
         goto fail;
-    s->created = true;
-    r = cg_open_dir(s->parent_fd, s->plan->path, s->plan->scope, &s->scope_fd, error);
+    fs(s)->created = true;
+    r = cg_open_dir(fs(s)->parent_fd, s->plan->path, s->plan->scope, &fs(s)->scope_fd, error);
     if (r < 0)
         goto fail;
     /* Nobody else can hold it yet: the directory is new and the parent is locked. */
-    r = try_lock_scope(s->scope_fd);
+    r = try_lock_scope(fs(s)->scope_fd);
     if (r < 0) {
         r = vmmem_fail(error, -r, "cannot lock cgroup '/%s': %s", s->plan->path, g_strerror(-r));
         goto fail;
@@ -380,10 +432,10 @@ sort_out_kept(CgroupScope *s, GPtrArray *originals, GError **error)
 
         if (!write_applies(s, w))
             continue;
-        if (faccessat(s->scope_fd, w->file, F_OK, 0) < 0)
+        if (faccessat(fs(s)->scope_fd, w->file, F_OK, 0) < 0)
             return vmmem_fail(error, ENOMEDIUM, "cannot apply %s=%s to '/%s': %s", w->file,
                               w->value, s->plan->path, "the kernel has no such file");
-        r = cg_read(s->scope_fd, s->plan->path, w->file, &now, error);
+        r = cg_read(fs(s)->scope_fd, s->plan->path, w->file, &now, error);
         if (r < 0)
             return r;
         if (w->unset && strcmp(now, w->unset) != 0 && strcmp(now, w->value) != 0) {
@@ -405,10 +457,10 @@ fs_adopt(CgroupScope *s, GError **error)
 
     if (!s->plan->existing)
         return vmmem_fail(error, EINVAL, "adopt needs a plan for an existing cgroup");
-    r = cg_open_unified_root(&s->mount, &s->root_fd, error);
+    r = cg_open_unified_root(&fs(s)->mount, &fs(s)->root_fd, error);
     if (r < 0)
         return r;
-    r = cg_open_dir(s->root_fd, s->plan->path, s->plan->path, &s->scope_fd, error);
+    r = cg_open_dir(fs(s)->root_fd, s->plan->path, s->plan->path, &fs(s)->scope_fd, error);
     if (r < 0)
         return r;
     r = sort_out_kept(s, originals, error);
@@ -420,10 +472,10 @@ fs_adopt(CgroupScope *s, GError **error)
     if (r < 0) {
         /* Someone else's cgroup: put back what it had, newest first. */
         for (guint i = originals->len; i >= 2; i -= 2)
-            (void)cg_write(s->scope_fd, s->plan->path, g_ptr_array_index(originals, i - 2),
+            (void)cg_write(fs(s)->scope_fd, s->plan->path, g_ptr_array_index(originals, i - 2),
                            g_ptr_array_index(originals, i - 1), NULL);
-        close(s->scope_fd);
-        s->scope_fd = -1;
+        close(fs(s)->scope_fd);
+        fs(s)->scope_fd = -1;
     }
     return r;
 }
@@ -435,7 +487,7 @@ fs_attach(CgroupScope *s, pid_t pid, GError **error)
     struct cgroup *cg;
     int ecg, r;
 
-    if (s->scope_fd < 0)
+    if (fs(s)->scope_fd < 0)
         return vmmem_fail(error, EBADF, "the scope was not created");
     if (pid == 0) {
         /* Remembered so that destroy can step back out if exec fails. */
@@ -460,8 +512,8 @@ fs_attach(CgroupScope *s, pid_t pid, GError **error)
         return vmmem_fail(error, EIO, "pid %d is in cgroup '/%s', not '/%s'", (int)pid, now,
                           s->plan->path);
     if (origin) {
-        g_free(s->origin);
-        s->origin = g_steal_pointer(&origin);
+        g_free(fs(s)->origin);
+        fs(s)->origin = g_steal_pointer(&origin);
     }
     return 0;
 }
@@ -473,17 +525,17 @@ leave_scope(CgroupScope *s, GError **error)
     g_autofree char *now = NULL, *pid = NULL;
     int fd, r;
 
-    if (!s->origin || cg_pid_cgroup(0, &now, NULL) < 0 || strcmp(now, s->plan->path) != 0)
+    if (!fs(s)->origin || cg_pid_cgroup(0, &now, NULL) < 0 || strcmp(now, s->plan->path) != 0)
         return 0;
-    if (*s->origin) {
-        r = cg_open_dir(s->root_fd, s->origin, s->origin, &fd, error);
+    if (*fs(s)->origin) {
+        r = cg_open_dir(fs(s)->root_fd, fs(s)->origin, fs(s)->origin, &fd, error);
         if (r < 0)
             return r;
     } else {
-        fd = dup(s->root_fd);
+        fd = dup(fs(s)->root_fd);
     }
     pid = g_strdup_printf("%d", (int)getpid());
-    r = cg_write(fd, s->origin, "cgroup.procs", pid, error);
+    r = cg_write(fd, fs(s)->origin, "cgroup.procs", pid, error);
     close(fd);
     return r;
 }
@@ -493,26 +545,21 @@ fs_destroy(CgroupScope *s, bool kill, GError **error)
 {
     int r;
 
-    if (s->scope_fd < 0)
+    if (fs(s)->scope_fd < 0)
         return vmmem_fail(error, EBADF, "the scope was not created");
     r = leave_scope(s, error);
     if (r < 0)
         return r;
     if (kill) {
-        r = cg_kill_and_wait(s->scope_fd, s->plan->path, KILL_TIMEOUT_MS, error);
+        r = cg_kill_and_wait(fs(s)->scope_fd, s->plan->path, KILL_TIMEOUT_MS, error);
         if (r < 0)
             return r;
     }
-    if (unlinkat(s->parent_fd, s->plan->scope, AT_REMOVEDIR) < 0)
+    if (unlinkat(fs(s)->parent_fd, s->plan->scope, AT_REMOVEDIR) < 0)
         return vmmem_fail(error, errno, "cannot remove cgroup '/%s': %s", s->plan->path,
                           g_strerror(errno));
-    close(s->scope_fd);
-    s->scope_fd = -1;
-    if (s->watch_fd >= 0) {
-        close(s->watch_fd);
-        s->watch_fd = -1;
-    }
-    s->created = false;
+    close_fd(&fs(s)->scope_fd);
+    fs(s)->created = false;
     return 0;
 }
 
@@ -524,17 +571,17 @@ fs_read_usage(CgroupScope *s, uint64_t *ret_current, uint64_t *ret_peak, uint64_
     uint64_t c, p = 0, k;
     int r;
 
-    if (s->scope_fd < 0)
+    if (fs(s)->scope_fd < 0)
         return vmmem_fail(error, EBADF, "the scope was not created");
-    r = cg_read(s->scope_fd, s->plan->path, "memory.current", &current, error);
+    r = cg_read(fs(s)->scope_fd, s->plan->path, "memory.current", &current, error);
     if (r < 0)
         return r;
     if (!g_ascii_string_to_unsigned(current, 10, 0, G_MAXUINT64, &c, NULL))
         return vmmem_fail(error, EIO, "bad memory.current '%s'", current);
     /* memory.peak appeared in Linux 5.19. */
-    if (cg_read(s->scope_fd, s->plan->path, "memory.peak", &peak, NULL) == 0)
+    if (cg_read(fs(s)->scope_fd, s->plan->path, "memory.peak", &peak, NULL) == 0)
         (void)g_ascii_string_to_unsigned(peak, 10, 0, G_MAXUINT64, &p, NULL);
-    r = cg_read_keyed(s->scope_fd, s->plan->path, "memory.events", "oom_kill", &k, error);
+    r = cg_read_keyed(fs(s)->scope_fd, s->plan->path, "memory.events", "oom_kill", &k, error);
     if (r < 0)
         return r;
     *ret_current = c;
@@ -603,11 +650,11 @@ fs_open(CgroupScope *s, GError **error)
 {
     int fd, r;
 
-    r = cg_open_unified_root(&s->mount, &s->root_fd, error);
+    r = cg_open_unified_root(&fs(s)->mount, &fs(s)->root_fd, error);
     if (r == 0)
-        r = cg_open_dir(s->root_fd, s->plan->parent, s->plan->parent, &s->parent_fd, error);
+        r = cg_open_dir(fs(s)->root_fd, s->plan->parent, s->plan->parent, &fs(s)->parent_fd, error);
     if (r == 0)
-        r = cg_open_dir(s->parent_fd, s->plan->path, s->plan->scope, &fd, error);
+        r = cg_open_dir(fs(s)->parent_fd, s->plan->path, s->plan->scope, &fd, error);
     if (r < 0)
         goto fail;
     r = try_lock_scope(fd);
@@ -622,8 +669,8 @@ fs_open(CgroupScope *s, GError **error)
                              g_strerror(-r));
         goto fail;
     }
-    s->scope_fd = fd;
-    s->created = true;
+    fs(s)->scope_fd = fd;
+    fs(s)->created = true;
     return 0;
 fail:
     undo_create(s);
@@ -646,7 +693,7 @@ check_update_fits(CgroupScope *s, const CgroupPlan *plan, GError **error)
             continue;
         if (!g_ascii_string_to_unsigned(w->value, 10, 0, G_MAXUINT64, &max, NULL))
             return vmmem_fail(error, EINVAL, "bad memory.max '%s' in the plan", w->value);
-        r = cg_read(s->scope_fd, s->plan->path, "memory.current", &current, error);
+        r = cg_read(fs(s)->scope_fd, s->plan->path, "memory.current", &current, error);
         if (r < 0)
             return r;
         if (!g_ascii_string_to_unsigned(current, 10, 0, G_MAXUINT64, &cur, NULL))
@@ -668,7 +715,7 @@ fs_update(CgroupScope *s, CgroupPlan *plan, GError **error)
     CgroupPlan *old;
     int r;
 
-    if (s->scope_fd < 0)
+    if (fs(s)->scope_fd < 0)
         return vmmem_fail(error, EBADF, "the scope was not created");
     r = check_update_fits(s, plan, error);
     if (r < 0)
@@ -677,9 +724,9 @@ fs_update(CgroupScope *s, CgroupPlan *plan, GError **error)
         const CgroupWrite *w = g_ptr_array_index(plan->writes, i);
         g_autofree char *now = NULL;
 
-        if (faccessat(s->scope_fd, w->file, F_OK, 0) < 0)
+        if (faccessat(fs(s)->scope_fd, w->file, F_OK, 0) < 0)
             continue; /* an optional write's missing file: apply_writes judges */
-        r = cg_read(s->scope_fd, s->plan->path, w->file, &now, error);
+        r = cg_read(fs(s)->scope_fd, s->plan->path, w->file, &now, error);
         if (r < 0)
             return r;
         g_ptr_array_add(originals, g_strdup(w->file));
@@ -695,7 +742,7 @@ fs_update(CgroupScope *s, CgroupPlan *plan, GError **error)
     if (r < 0) {
         /* Back to the limits it had, newest first. */
         for (guint i = originals->len; i >= 2; i -= 2)
-            (void)cg_write(s->scope_fd, old->path, g_ptr_array_index(originals, i - 2),
+            (void)cg_write(fs(s)->scope_fd, old->path, g_ptr_array_index(originals, i - 2),
                            g_ptr_array_index(originals, i - 1), NULL);
         s->plan = old;
         cgroup_plan_free(plan);
@@ -710,10 +757,10 @@ fs_get_fd(CgroupScope *s, int *ret_fd, GError **error)
 {
     int fd;
 
-    if (s->scope_fd < 0)
+    if (fs(s)->scope_fd < 0)
         return vmmem_fail(error, EBADF, "the scope was not created");
     /* A new open file description: the caller's copy must not carry the scope's lock. */
-    fd = openat(s->scope_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fd = openat(fs(s)->scope_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return vmmem_fail(error, errno, "cannot open cgroup '/%s': %s", s->plan->path,
                           g_strerror(errno));
@@ -722,11 +769,11 @@ fs_get_fd(CgroupScope *s, int *ret_fd, GError **error)
 }
 
 static int
-fs_read_file(CgroupScope *s, const char *file, char **ret_text, GError **error)
+fs_read_file(const CgroupScope *s, const char *file, char **ret_text, GError **error)
 {
-    if (s->scope_fd < 0)
+    if (fs(s)->scope_fd < 0)
         return vmmem_fail(error, EBADF, "the scope was not created");
-    return cg_read_all(s->scope_fd, s->plan->path, file, ret_text, error);
+    return cg_read_all(fs(s)->scope_fd, s->plan->path, file, ret_text, error);
 }
 
 static int
@@ -735,13 +782,13 @@ fs_watch(CgroupScope *s, const char *file, int *ret_fd, GError **error)
     g_autofree char *at = NULL;
     int fd;
 
-    if (s->scope_fd < 0)
+    if (fs(s)->scope_fd < 0)
         return vmmem_fail(error, EBADF, "the scope was not created");
     fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd < 0)
         return vmmem_fail(error, errno, "inotify: %s", g_strerror(errno));
     /* Through the scope's own fd, not its path: the path could have been replaced. */
-    at = g_strdup_printf("/proc/self/fd/%d/%s", s->scope_fd, file);
+    at = g_strdup_printf("/proc/self/fd/%d/%s", fs(s)->scope_fd, file);
     if (inotify_add_watch(fd, at, IN_MODIFY | IN_DONT_FOLLOW) < 0) {
         int e = errno;
         close(fd);
@@ -754,6 +801,8 @@ fs_watch(CgroupScope *s, const char *file, int *ret_fd, GError **error)
 
 const CgroupBackend cgroup_backend_fs = {
     .name = "cgroupfs",
+    .new_priv = fs_new_priv,
+    .free_priv = fs_free_priv,
     .create = fs_create,
     .adopt = fs_adopt,
     .attach = fs_attach,

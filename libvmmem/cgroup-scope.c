@@ -11,18 +11,10 @@ cgroup_scope_new(const CgroupBackend *backend, CgroupPlan *plan)
 
     s->backend = backend;
     s->plan = plan;
-    s->root_fd = s->parent_fd = s->scope_fd = s->watch_fd = -1;
+    s->priv = backend->new_priv ? backend->new_priv() : NULL;
     s->actions = g_ptr_array_new_with_free_func(g_free);
     s->kept = g_ptr_array_new_with_free_func(g_free);
     return s;
-}
-
-static void
-close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
 }
 
 CgroupScope *
@@ -30,15 +22,9 @@ cgroup_scope_free(CgroupScope *s)
 {
     if (!s)
         return NULL;
-    /* Closing the scope fd drops its lock; an empty scope itself stays for `vmmem gc` or the
-     * next launch of the same name. */
-    close_fd(&s->watch_fd);
-    close_fd(&s->scope_fd);
-    close_fd(&s->parent_fd);
-    close_fd(&s->root_fd);
+    if (s->priv)
+        s->backend->free_priv(s->priv);
     cgroup_plan_free(s->plan);
-    g_free(s->mount);
-    g_free(s->origin);
     g_ptr_array_unref(s->actions);
     g_ptr_array_unref(s->kept);
     g_free(s);

@@ -32,16 +32,11 @@ word_list_contains(const char *list, const char *word)
     return g_strv_contains((const char *const *)words, word);
 }
 
-static void
-discard_libcgroup_log(void *userdata, int level, const char *fmt, va_list ap)
-{
-    /* Library code does not print; failures come back to us as return codes. */
-}
-
+/* libcgroup's logger is the process's, not ours: the host application may have set its own.
+ * Failures reach us as return codes either way (the launchers silence it: launcher/common.c). */
 static gpointer
 init_libcgroup(gpointer data)
 {
-    cgroup_set_logger(discard_libcgroup_log, CGROUP_LOG_ERROR, NULL);
     return GINT_TO_POINTER(cgroup_init());
 }
 

@@ -48,6 +48,7 @@ typedef enum {
 struct vmmem_scope {
     CgroupScope *scope;
     ScopeState state;
+    int events_fd; /* vmmem_scope_get_events_fd(), made on demand; -1 until then */
 };
 
 #define return_val_if_fail(expr, val)                                                              \

@@ -75,6 +75,7 @@ vmmem_scope_new(const vmmem_envelope *envelope, const vmmem_config *config, cons
     *ret_scope = g_new0(vmmem_scope, 1);
     (*ret_scope)->scope = cgroup_scope_new(backend_for(flags), plan);
     (*ret_scope)->state = SCOPE_PLANNED;
+    (*ret_scope)->events_fd = -1;
     return 0;
 }
 
@@ -175,6 +176,8 @@ vmmem_scope *
 vmmem_scope_free(vmmem_scope *s)
 {
     if (s) {
+        if (s->events_fd >= 0)
+            close(s->events_fd);
         cgroup_scope_free(s->scope);
         g_free(s);
     }
@@ -215,6 +218,7 @@ vmmem_scope_open(const char *name, const vmmem_config *config, unsigned flags,
     *ret_scope = g_new0(vmmem_scope, 1);
     (*ret_scope)->scope = g_steal_pointer(&scope);
     (*ret_scope)->state = SCOPE_LIVE;
+    (*ret_scope)->events_fd = -1;
     return 0;
 }
 
@@ -282,8 +286,8 @@ vmmem_scope_read_events(vmmem_scope *s, unsigned flags, vmmem_memory_events *ret
     if (require_live(s, &error) < 0)
         return export_error(error, -1, reterr);
     /* Emptied before the read: a change after it leaves the fd readable. */
-    if (s->scope->watch_fd >= 0)
-        drain(s->scope->watch_fd);
+    if (s->events_fd >= 0)
+        drain(s->events_fd);
     if (s->scope->backend->read_file(s->scope, "memory.events", &text, &error) < 0)
         return export_error(error, -1, reterr);
     for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
@@ -306,10 +310,10 @@ vmmem_scope_get_events_fd(vmmem_scope *s, unsigned flags, int *ret_fd, vmmem_err
     return_val_if_fail(s && ret_fd && flags == 0, -EINVAL);
     if (require_live(s, &error) < 0)
         return export_error(error, -1, reterr);
-    if (s->scope->watch_fd < 0 &&
-        s->scope->backend->watch(s->scope, "memory.events", &s->scope->watch_fd, &error) < 0)
+    if (s->events_fd < 0 &&
+        s->scope->backend->watch(s->scope, "memory.events", &s->events_fd, &error) < 0)
         return export_error(error, -1, reterr);
-    *ret_fd = s->scope->watch_fd;
+    *ret_fd = s->events_fd;
     return 0;
 }
 

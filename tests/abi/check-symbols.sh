@@ -119,6 +119,17 @@ if [ -f "$header" ]; then
     done
 fi
 
+# A manager that links libvmmem must not pull in what only the launchers use: libseccomp, and
+# libvirt's domain and machine-name rules (libvmmem-launcher, libvmmem/meson.build).
+if readelf -d "$lib" | grep -q 'NEEDED.*libseccomp'; then
+    echo "FAIL: $(basename "$lib") links libseccomp" >&2
+    fail=1
+fi
+if nm "$lib" | grep -Eq ' (libvirt_|seccomp_filter_)'; then
+    echo "FAIL: $(basename "$lib") carries launcher code: $(nm "$lib" | grep -E ' (libvirt_|seccomp_filter_)' | head -n 3 | tr '\n' ' ')" >&2
+    fail=1
+fi
+
 if [ "$fail" -ne 0 ]; then
     exit 1
 fi

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libcgroup.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <pthread.h>
@@ -36,6 +37,14 @@
 
 static int n_checks, n_failed;
 static const char *self;
+static int host_log_lines;
+
+/* The host application's own libcgroup logger, which libvmmem must leave in place. */
+static void
+host_logger(void *userdata, int level, const char *fmt, va_list ap)
+{
+    host_log_lines++;
+}
 
 static void
 check(int cond, const char *fmt, ...)
@@ -533,11 +542,17 @@ main(int argc, char **argv)
         fprintf(stderr, "scope-api: needs a writable cgroup v2 root: run it in the test VM\n");
         return 2;
     }
+    cgroup_set_logger(host_logger, CGROUP_LOG_DEBUG, NULL);
     small = envelope_for("64M", NULL, NULL);
     test_threads();
     test_a_then_b();
     test_clone_events_update();
     test_reopen();
+    host_log_lines = 0;
+    cgroup_log(CGROUP_LOG_ERROR, "scope-api: is my logger still there?\n");
+    check(host_log_lines == 1,
+          "libvmmem left the application's libcgroup logger in place (it got %d line)",
+          host_log_lines);
     vmmem_envelope_free(small);
     printf("1..%d\n", n_checks);
     return n_failed ? 1 : 0;

@@ -15,6 +15,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_envelope, vmmem_envelope_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_scope, vmmem_scope_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_calibration, vmmem_calibration_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_error, vmmem_error_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_host, vmmem_host_free)
 
 /* The launchers are the logging layer: every failure is printed once, as one line
  * "PROGRAM: message", by the code that decides to give up. */

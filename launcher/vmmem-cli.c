@@ -31,6 +31,7 @@ static gboolean arg_json;
 static char *arg_duration;
 static char *arg_interval;
 static gboolean arg_dry_run;
+static char *arg_host;
 
 static const GOptionEntry common_entries[] = {
     {"config", 'c', 0, G_OPTION_ARG_FILENAME, &arg_config,
@@ -52,6 +53,12 @@ static const GOptionEntry limit_entries[] = {
      "SIZE"},
     {"high", 0, 0, G_OPTION_ARG_STRING, &arg_high,
      "memory.high as a fraction of memory.max: off, on (0.9) or 0 < F < 1", "FRACTION"},
+    {NULL},
+};
+
+static const GOptionEntry host_entries[] = {
+    {"host", 0, 0, G_OPTION_ARG_FILENAME, &arg_host,
+     "Plan for the host FILE describes (`vmmem host --json` there), not this one", "FILE"},
     {NULL},
 };
 
@@ -143,10 +150,20 @@ make_plan(int qemu_argc, char **qemu_argv, vmmem_config *config, unsigned scope_
           vmmem_spec **ret_spec, vmmem_envelope **ret_envelope, vmmem_scope **ret_scope,
           char **ret_scope_error)
 {
+    g_autoptr(vmmem_host) host = NULL;
     vmmem_error *error = NULL;
 
-    if (vmmem_spec_new_from_argv(qemu_argc, (const char *const *)qemu_argv, 0, ret_spec, &error) <
-        0) {
+    if (arg_host) {
+        g_autofree char *json = NULL;
+        g_autoptr(GError) gerr = NULL;
+
+        if (!g_file_get_contents(arg_host, &json, NULL, &gerr))
+            die(1, "--host: %s", gerr->message);
+        if (vmmem_host_new_from_json(json, 0, &host, &error) < 0)
+            die(1, "--host %s: %s", arg_host, vmmem_error_get_message(error));
+    }
+    if (vmmem_spec_new_for_host(qemu_argc, (const char *const *)qemu_argv, host, 0, ret_spec,
+                                &error) < 0) {
         int index = vmmem_error_get_argv_index(error);
         if (index >= 0)
             die(1, "%s (qemu argument %d)", vmmem_error_get_message(error), index + 1);
@@ -253,11 +270,16 @@ cmd_explain(int argc, char **argv)
     vmmem_scope *scope;
     g_autofree char *scope_error = NULL;
 
-    parse_options((const GOptionEntry *const[]){scope_entries, limit_entries, json_entries, NULL},
+    parse_options((const GOptionEntry *const[]){scope_entries, limit_entries, host_entries,
+                                                json_entries, NULL},
                   &argc, &argv, &qemu_argc, &qemu_argv);
     g_autoptr(vmmem_config) config = config_from_options();
     make_plan(qemu_argc, qemu_argv, config, VMMEM_SCOPE_DRY_RUN, &spec, &envelope, &scope,
               &scope_error);
+    if (arg_host && !arg_json)
+        printf("Planned for the host %s describes, not this one (its files are not read: the "
+               "model budgets what any file may cost).\n\n",
+               arg_host);
     if (arg_json) {
         g_autofree char *json = NULL;
         vmmem_envelope_to_json(envelope, 0, &json, NULL);
@@ -739,6 +761,27 @@ cmd_gc(int argc, char **argv)
     return 0;
 }
 
+/* The host JSON (docs/json.md) of this machine, for planning here or elsewhere. */
+static int
+cmd_host(int argc, char **argv)
+{
+    int qemu_argc;
+    char **qemu_argv;
+    g_autoptr(vmmem_host) host = NULL;
+    g_autofree char *json = NULL;
+    vmmem_error *error = NULL;
+
+    parse_options((const GOptionEntry *const[]){json_entries, NULL}, &argc, &argv, &qemu_argc,
+                  &qemu_argv);
+    if (qemu_argc > 0)
+        die(2, "'host' takes no qemu arguments");
+    if (vmmem_host_new_local(0, &host, &error) < 0 ||
+        vmmem_host_to_json(host, 0, &json, &error) < 0)
+        die_vmmem(1, error);
+    printf("%s\n", json);
+    return 0;
+}
+
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -749,6 +792,7 @@ static const struct {
     {"calibrate", cmd_calibrate,
      "Run qemu with room to spare, measure its real overhead, compare it with the budget"},
     {"gc", cmd_gc, "Remove empty vmmem scopes left behind by exited VMs"},
+    {"host", cmd_host, "Print this machine's facts as JSON, to plan for it elsewhere (--host)"},
 };
 
 static void

@@ -773,7 +773,7 @@ cal_result_to_json(const CalResult *r, const Envelope *e, const VmSpec *spec)
         json_null(&w);
     json_end_object(&w);
     json_key(&w, "envelope");
-    envelope_json_write(&w, e, spec);
+    envelope_json_write(&w, e, spec, NULL);
     json_end_object(&w);
     return json_writer_finish(&w);
 }

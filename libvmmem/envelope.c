@@ -224,7 +224,7 @@ json_model(JsonWriter *w, const Envelope *e)
 }
 
 void
-envelope_json_write(JsonWriter *w, const Envelope *e, const VmSpec *spec)
+envelope_json_write(JsonWriter *w, const Envelope *e, const VmSpec *spec, const HostInfo *host)
 {
     bool live = !e->probe;
 
@@ -254,15 +254,19 @@ envelope_json_write(JsonWriter *w, const Envelope *e, const VmSpec *spec)
         json_string(w, g_ptr_array_index(e->warnings, i));
     }
     json_end_array(w);
+    if (host) {
+        json_key(w, "host");
+        host_info_json_write(w, host);
+    }
     json_end_object(w);
 }
 
 char *
-envelope_to_json(const Envelope *e, const VmSpec *spec)
+envelope_to_json(const Envelope *e, const VmSpec *spec, const HostInfo *host)
 {
     JsonWriter w;
 
     json_writer_init(&w);
-    envelope_json_write(&w, e, spec);
+    envelope_json_write(&w, e, spec, host);
     return json_writer_finish(&w);
 }

@@ -42,7 +42,8 @@ Envelope *envelope_free(Envelope *envelope);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Envelope, envelope_free)
 
 /* The explain JSON (docs/json.md), pretty-printed, no trailing newline; free with g_free().
- * @spec may be NULL: the "vm" object is then left out. */
-char *envelope_to_json(const Envelope *envelope, const VmSpec *spec);
+ * @spec may be NULL: the "vm" object is then left out; so is "host" when @host is NULL. */
+char *envelope_to_json(const Envelope *envelope, const VmSpec *spec, const HostInfo *host);
 /* The same object, written where @w stands (nested in the calibrate JSON). */
-void envelope_json_write(JsonWriter *w, const Envelope *envelope, const VmSpec *spec);
+void envelope_json_write(JsonWriter *w, const Envelope *envelope, const VmSpec *spec,
+                         const HostInfo *host);

@@ -33,6 +33,19 @@ host_info_new(uint64_t physmem, bool has_kvm, const char *const *hugetlbfs_mount
 }
 
 HostInfo *
+host_info_copy(const HostInfo *host)
+{
+    HostInfo *copy =
+        host_info_new(host->physmem, host->has_kvm, (const char *const *)host->hugetlbfs_mounts);
+
+    g_free(copy->kernel_release);
+    copy->kernel_release = g_strdup(host->kernel_release);
+    copy->thp = host->thp;
+    copy->hugetlb_memcg = host->hugetlb_memcg;
+    return copy;
+}
+
+HostInfo *
 host_info_free(HostInfo *host)
 {
     if (host) {
@@ -55,9 +68,8 @@ mount_prefix_len(const char *mount)
     return len;
 }
 
-/* @path is @mount or below it. */
-static bool
-path_is_under(const char *path, const char *mount)
+bool
+host_path_is_under(const char *path, const char *mount)
 {
     size_t len = mount_prefix_len(mount);
 
@@ -72,7 +84,7 @@ host_info_path_is_hugetlbfs(const HostInfo *host, const char *path)
     if (!host || !path || !host->hugetlbfs_mounts)
         return false;
     for (char **m = host->hugetlbfs_mounts; *m; m++) {
-        if (path_is_under(path, *m))
+        if (host_path_is_under(path, *m))
             return true;
     }
     return false;
@@ -112,7 +124,7 @@ static void
 drop_hidden(GPtrArray *hugetlbfs, const char *mount_dir)
 {
     for (guint i = hugetlbfs->len; i-- > 0;) {
-        if (path_is_under(g_ptr_array_index(hugetlbfs, i), mount_dir))
+        if (host_path_is_under(g_ptr_array_index(hugetlbfs, i), mount_dir))
             g_ptr_array_remove_index(hugetlbfs, i);
     }
 }

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "json-writer.h"
+
 /* The kernel's transparent huge page mode (/sys/kernel/mm/transparent_hugepage/enabled). */
 typedef enum {
     /* Debian's and most distributions' default: qemu's own heap, malloc arenas and stacks get
@@ -47,6 +49,8 @@ typedef struct {
 
 HostInfo *host_info_new(uint64_t physmem, bool has_kvm, const char *const *hugetlbfs_mounts);
 int host_info_read(HostInfo **ret_host, GError **error);
+/* The facts, not the files read. */
+HostInfo *host_info_copy(const HostInfo *host);
 HostInfo *host_info_free(HostInfo *host);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HostInfo, host_info_free)
 
@@ -85,6 +89,21 @@ void host_info_add_file(HostInfo *host, const char *path, const HostFile *file);
  * when it cannot be read; -ENODATA when it is not a 64-bit ELF file with a build ID. */
 int host_read_build_id(const char *path, char **ret_hex, GError **error);
 
+/* @path is @dir or below it, as strings (a '/' boundary; trailing slashes of @dir ignored; @dir
+ * absolute).  The one such test of the library. */
+bool host_path_is_under(const char *path, const char *dir);
 /* True when @path is on one of the host's hugetlbfs mounts (string prefix at a '/' boundary; the
  * path is not resolved, it is the one qemu will open). */
 bool host_info_path_is_hugetlbfs(const HostInfo *host, const char *path);
+
+/* "always", "madvise", "never". */
+const char *host_thp_name(HostThp thp);
+/* The host JSON (docs/json.md): physmem, kernel_release, thp, has_kvm, hugetlbfs_mounts,
+ * hugetlb_memcg.  Files are not part of it: a plan for another host budgets what any file may
+ * cost. */
+void host_info_json_write(JsonWriter *w, const HostInfo *host);
+char *host_info_to_json(const HostInfo *host);
+/* Parses it back: the first four keys are required, an unknown or repeated key, a value of the
+ * wrong kind or a relative mount point is -EINVAL.  (A mount point holding a comma cannot be
+ * given: the array arrives joined with commas.) */
+int host_info_from_json(const char *text, HostInfo **ret_host, GError **error);

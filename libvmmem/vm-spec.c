@@ -377,14 +377,6 @@ is_help(const char *value)
     return g_strcmp0(value, "help") == 0 || g_strcmp0(value, "?") == 0;
 }
 
-static bool
-path_is_under(const char *path, const char *dir)
-{
-    size_t n = strlen(dir);
-
-    return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
 /* How pages of a file at @path are charged.  /tmp is left out on purpose: it is tmpfs on some
  * hosts and a disk directory on others, and page cache is the cheaper guess to get wrong. */
 static VmRamKind
@@ -392,7 +384,7 @@ kind_of_path(const HostInfo *host, const char *path)
 {
     if (host && host_info_path_is_hugetlbfs(host, path))
         return VM_RAM_HUGETLB;
-    if (path_is_under(path, "/dev/shm") || path_is_under(path, "/run"))
+    if (host_path_is_under(path, "/dev/shm") || host_path_is_under(path, "/run"))
         return VM_RAM_SHMEM;
     return VM_RAM_FILE;
 }

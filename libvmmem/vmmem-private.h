@@ -29,6 +29,7 @@ struct vmmem_spec {
     gatomicrefcount ref;
     VmSpec *spec;
     HostInfo *host;
+    bool local;    /* @host is this machine: its files were read, its profile applies */
     char *command; /* the qemu arguments, shell-quoted: what a host profile records */
 };
 
@@ -59,6 +60,11 @@ struct vmmem_scope {
 
 /* Converts @error (consumed) into *reterr; returns -errno. */
 int export_error(GError *error, int argv_index, vmmem_error **reterr);
+
+struct vmmem_host {
+    HostInfo *host;
+    bool local;
+};
 
 struct vmmem_calibration {
     struct vmmem_envelope *envelope; /* a reference */

@@ -150,27 +150,98 @@ quote_argv(int argc, const char *const *argv)
     return g_string_free(out, FALSE);
 }
 
+/* ---- host ---- */
+
 int
-vmmem_spec_new_from_argv(int argc, const char *const *argv, unsigned flags, vmmem_spec **ret_spec,
+vmmem_host_new_local(unsigned flags, vmmem_host **ret_host, vmmem_error **reterr)
+{
+    HostInfo *host = NULL;
+    GError *error = NULL;
+
+    return_val_if_fail(ret_host && flags == 0, -EINVAL);
+    if (host_info_read(&host, &error) < 0)
+        return export_error(error, -1, reterr);
+    *ret_host = g_new0(vmmem_host, 1);
+    (*ret_host)->host = host;
+    (*ret_host)->local = true;
+    return 0;
+}
+
+int
+vmmem_host_new_from_json(const char *json, unsigned flags, vmmem_host **ret_host,
                          vmmem_error **reterr)
+{
+    HostInfo *host = NULL;
+    GError *error = NULL;
+
+    return_val_if_fail(json && ret_host && flags == 0, -EINVAL);
+    if (host_info_from_json(json, &host, &error) < 0)
+        return export_error(error, -1, reterr);
+    *ret_host = g_new0(vmmem_host, 1);
+    (*ret_host)->host = host;
+    return 0;
+}
+
+int
+vmmem_host_to_json(const vmmem_host *h, unsigned flags, char **ret_json, vmmem_error **reterr)
+{
+    return_val_if_fail(h && ret_json && flags == 0, -EINVAL);
+    *ret_json = host_info_to_json(h->host);
+    return 0;
+}
+
+uint64_t
+vmmem_host_get_physmem(const vmmem_host *h)
+{
+    return h ? h->host->physmem : 0;
+}
+
+vmmem_host *
+vmmem_host_free(vmmem_host *h)
+{
+    if (h) {
+        host_info_free(h->host);
+        g_free(h);
+    }
+    return NULL;
+}
+
+/* ---- spec ---- */
+
+int
+vmmem_spec_new_for_host(int argc, const char *const *argv, const vmmem_host *for_host,
+                        unsigned flags, vmmem_spec **ret_spec, vmmem_error **reterr)
 {
     g_autoptr(HostInfo) host = NULL;
     g_autoptr(VmSpec) spec = NULL;
     GError *error = NULL;
     int bad_index = -1;
+    bool local = !for_host || for_host->local;
 
     return_val_if_fail(argc >= 0 && (argv || argc == 0) && ret_spec && flags == 0, -EINVAL);
-    if (host_info_read(&host, &error) < 0)
+    if (for_host)
+        host = host_info_copy(for_host->host);
+    else if (host_info_read(&host, &error) < 0)
         return export_error(error, -1, reterr);
     if (vm_spec_parse(argc, argv, host, &spec, &bad_index, &error) < 0)
         return export_error(error, bad_index, reterr);
-    host_info_probe_files(host, spec, NULL);
+    /* Another host's files are not here to read: the model budgets what any file may cost. */
+    if (local)
+        host_info_probe_files(host, spec, NULL);
     *ret_spec = g_new0(vmmem_spec, 1);
     g_atomic_ref_count_init(&(*ret_spec)->ref);
     (*ret_spec)->spec = g_steal_pointer(&spec);
     (*ret_spec)->host = g_steal_pointer(&host);
+    (*ret_spec)->local = local;
     (*ret_spec)->command = quote_argv(argc, argv);
     return 0;
+}
+
+int
+vmmem_spec_new_from_argv(int argc, const char *const *argv, unsigned flags, vmmem_spec **ret_spec,
+                         vmmem_error **reterr)
+{
+    return vmmem_spec_new_for_host(argc, argv, NULL, flags, ret_spec, reterr);
 }
 
 int
@@ -233,7 +304,9 @@ vmmem_envelope_new(const vmmem_spec *spec, const vmmem_config *config, unsigned 
     if (!config)
         defaults = config_new_default();
     c = config ? config->config : defaults;
-    profile = spec->spec->probe ? NULL : envelope_read_profile(c, spec->host, warnings);
+    /* This machine's profile says nothing of another host's qemu. */
+    profile =
+        spec->spec->probe || !spec->local ? NULL : envelope_read_profile(c, spec->host, warnings);
     if (envelope_compute(spec->spec, spec->host, c, profile, warnings, &envelope, &error) < 0)
         return export_error(error, -1, reterr);
     *ret_envelope = g_new0(vmmem_envelope, 1);
@@ -356,7 +429,7 @@ vmmem_envelope_to_json(const vmmem_envelope *e, unsigned flags, char **ret_json,
                        vmmem_error **reterr)
 {
     return_val_if_fail(e && ret_json && flags == 0, -EINVAL);
-    *ret_json = envelope_to_json(e->envelope, e->spec->spec);
+    *ret_json = envelope_to_json(e->envelope, e->spec->spec, e->spec->host);
     return 0;
 }
 

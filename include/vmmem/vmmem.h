@@ -55,6 +55,7 @@ typedef struct vmmem_spec vmmem_spec;
 typedef struct vmmem_envelope vmmem_envelope;
 typedef struct vmmem_scope vmmem_scope;
 typedef struct vmmem_calibration vmmem_calibration;
+typedef struct vmmem_host vmmem_host;
 
 /* The version of this header, at compile time; vmmem_version() is the library's, at run time
  * ("0.1.0").  VMMEM_CHECK_VERSION(0, 1, 0): this header is at least 0.1.0. */
@@ -108,6 +109,30 @@ VMMEM_PUBLIC int vmmem_config_set(vmmem_config *config, const char *key, const c
                                   vmmem_error **reterr);
 VMMEM_PUBLIC const char *vmmem_config_get_qemu_binary(const vmmem_config *config);
 VMMEM_PUBLIC vmmem_config *vmmem_config_free(vmmem_config *config);
+
+/* ---- the host a plan is for (since 0.4) ---- */
+
+/* The facts about a host that the stages up to the plan use: its RAM (qemu sizes TCG's cache
+ * from it), kernel release, transparent huge page mode, /dev/kvm, hugetlbfs mounts and
+ * hugetlb memcg accounting (docs/json.md, "The host JSON").  Schedulers plan on one machine for
+ * another: `vmmem host --json` on the target, vmmem_host_new_from_json() here. */
+/* This machine's facts, read now (/proc, /sys, uname, /dev/kvm). */
+VMMEM_PUBLIC int vmmem_host_new_local(unsigned flags, vmmem_host **ret_host, vmmem_error **reterr);
+/* Another machine's, from its host JSON.  -EINVAL: not that JSON, with a message. */
+VMMEM_PUBLIC int vmmem_host_new_from_json(const char *json, unsigned flags, vmmem_host **ret_host,
+                                          vmmem_error **reterr);
+/* The host JSON.  Free *ret_json with vmmem_free(). */
+VMMEM_PUBLIC int vmmem_host_to_json(const vmmem_host *host, unsigned flags, char **ret_json,
+                                    vmmem_error **reterr);
+VMMEM_PUBLIC uint64_t vmmem_host_get_physmem(const vmmem_host *host);
+VMMEM_PUBLIC vmmem_host *vmmem_host_free(vmmem_host *host);
+/* vmmem_spec_new_from_argv() for @host (NULL: this machine, read now).  For a host from JSON,
+ * the files the command line names (-kernel, disk images) are not read, since they are the other
+ * machine's: the model budgets what any such file may cost; and this machine's host profile is
+ * not used.  The spec keeps a copy of @host's facts: the explain JSON names them. */
+VMMEM_PUBLIC int vmmem_spec_new_for_host(int argc, const char *const *argv, const vmmem_host *host,
+                                         unsigned flags, vmmem_spec **ret_spec,
+                                         vmmem_error **reterr);
 
 /* ---- stage 1-2: qemu argv -> VM spec ---- */
 
@@ -384,6 +409,7 @@ VMMEM_DEFINE_POINTER_CLEANUP(vmmem_spec, vmmem_spec_free)
 VMMEM_DEFINE_POINTER_CLEANUP(vmmem_envelope, vmmem_envelope_free)
 VMMEM_DEFINE_POINTER_CLEANUP(vmmem_scope, vmmem_scope_free)
 VMMEM_DEFINE_POINTER_CLEANUP(vmmem_calibration, vmmem_calibration_free)
+VMMEM_DEFINE_POINTER_CLEANUP(vmmem_host, vmmem_host_free)
 
 #ifdef __cplusplus
 }

@@ -135,7 +135,7 @@ fuzz_envelope(const VmSpec *spec, const Config *config)
     check_error(r, error);
     if (r < 0)
         return;
-    json = envelope_to_json(e, spec);
+    json = envelope_to_json(e, spec, fuzz_host());
     if (!json || json[0] != '{')
         abort();
     if (e->probe)

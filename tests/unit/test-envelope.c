@@ -461,7 +461,7 @@ test_json_full(void)
     spec->vnc = true;
     g_ptr_array_add(spec->disks, g_new0(VmDisk, 1));
     g_assert_cmpint(envelope_compute(spec, NULL, config, NULL, NULL, &e, NULL), ==, 0);
-    json = envelope_to_json(e, spec);
+    json = envelope_to_json(e, spec, NULL);
     root = json_parse(json);
     if (!root)
         g_error("not JSON:\n%s", json);
@@ -541,7 +541,7 @@ test_json_profile_and_warnings(void)
     g_ptr_array_add(warnings, g_strdup("second"));
     g_assert_cmpint(envelope_compute(spec, NULL, NULL, profile, warnings, &e, NULL), ==, 0);
     g_assert_cmpuint(e->overhead, ==, 30 * MiB + 1 * MiB + 6 * MiB);
-    json = envelope_to_json(e, spec);
+    json = envelope_to_json(e, spec, NULL);
     root = json_parse(json);
     g_assert_nonnull(root);
     assert_top_keys(root, true);
@@ -569,7 +569,7 @@ test_json_nulls_and_no_spec(void)
     g_autoptr(JValue) root = NULL;
 
     g_assert_cmpint(envelope_compute(spec, NULL, NULL, NULL, NULL, &e, NULL), ==, 0);
-    json = envelope_to_json(e, NULL);
+    json = envelope_to_json(e, NULL, NULL);
     root = json_parse(json);
     g_assert_nonnull(root);
     assert_top_keys(root, false);
@@ -596,7 +596,7 @@ test_json_probe(void)
     spec->probe_reason = g_strdup("-machine none");
     spec->accel = VM_ACCEL_TCG;
     g_assert_cmpint(envelope_compute(spec, NULL, NULL, NULL, NULL, &e, NULL), ==, 0);
-    json = envelope_to_json(e, spec);
+    json = envelope_to_json(e, spec, NULL);
     root = json_parse(json);
     g_assert_nonnull(root);
     assert_top_keys(root, true);
@@ -626,7 +626,7 @@ test_json_invalid_utf8(void)
     g_autoptr(JValue) root = NULL;
 
     g_assert_cmpint(envelope_compute(spec, NULL, NULL, NULL, NULL, &e, NULL), ==, 0);
-    json = envelope_to_json(e, spec);
+    json = envelope_to_json(e, spec, NULL);
     g_assert_true(g_utf8_validate(json, -1, NULL));
     root = json_parse(json);
     g_assert_nonnull(root);
@@ -645,7 +645,7 @@ test_json_policy_max(void)
     const JValue *components, *last;
 
     g_assert_cmpint(envelope_compute(spec, NULL, config, NULL, NULL, &e, NULL), ==, 0);
-    json = envelope_to_json(e, spec);
+    json = envelope_to_json(e, spec, NULL);
     root = json_parse(json);
     g_assert_nonnull(root);
     assert_number(root, "overhead", 32 * MiB);

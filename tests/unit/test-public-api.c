@@ -29,6 +29,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_spec, vmmem_spec_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_envelope, vmmem_envelope_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_scope, vmmem_scope_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_calibration, vmmem_calibration_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_host, vmmem_host_free)
 
 #define ARGV(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define NO_ARGS   ((const char *const[]){NULL})
@@ -634,7 +635,7 @@ assert_json(const vmmem_envelope *envelope, const vmmem_spec *spec)
     static const char *const contract[] = {
         "vm",         "probe",       "guest_ram", "hugetlb_ram", "overhead",
         "memory_max", "memory_high", "swap_max",  "memory_low",  "memory_min",
-        "oom_group",  "components",  "model",     "warnings",
+        "oom_group",  "components",  "model",     "warnings",    "host",
     };
     g_autofree char *json = NULL;
     gboolean probe = vmmem_spec_is_probe(spec);
@@ -678,7 +679,21 @@ assert_json(const vmmem_envelope *envelope, const vmmem_spec *spec)
     value = json_top_value(json, "model");
     g_assert_true(g_str_has_prefix(value, "{\n    \"version\": 2,\n    \"profile\": null\n  },"));
     value = json_top_value(json, "warnings");
-    g_assert_cmpstr(value, ==, "[]\n}");
+    g_assert_true(g_str_has_prefix(value, "[],\n"));
+    /* The host it planned for: this machine, as vmmem_host_new_local() reads it. */
+    {
+        g_autoptr(vmmem_host) local = NULL;
+        g_autofree char *host_json = NULL, *indented = NULL;
+        g_auto(GStrv) lines = NULL;
+
+        g_assert_cmpint(vmmem_host_new_local(0, &local, NULL), ==, 0);
+        g_assert_cmpint(vmmem_host_to_json(local, 0, &host_json, NULL), ==, 0);
+        lines = g_strsplit(host_json, "\n", -1);
+        indented = g_strjoinv("\n  ", lines);
+        value = json_top_value(json, "host");
+        g_assert_true(g_str_has_prefix(value, indented));
+        g_assert_cmpstr(value + strlen(indented), ==, "\n}");
+    }
     if (vmmem_spec_get_name(spec)) {
         g_autofree char *needle = g_strdup_printf("\"name\": \"%s\"", vmmem_spec_get_name(spec));
         g_assert_nonnull(strstr(json, needle));
@@ -1155,6 +1170,98 @@ test_update_plan(gconstpointer data)
     assert_writes(scope, row->writes);
 }
 
+/* ---- the host a plan is for ---- */
+
+#define HOST_JSON(physmem, kvm, mounts)                                                            \
+    "{\"physmem\": " physmem ", \"kernel_release\": \"6.1.0-57-amd64\", \"thp\": \"always\", "     \
+    "\"has_kvm\": " kvm ", \"hugetlbfs_mounts\": " mounts ", \"hugetlb_memcg\": false}"
+
+typedef struct {
+    const char *desc;
+    const char *json;
+    const char *error; /* NULL: accepted; else a piece of the message */
+} HostRow;
+
+static const HostRow host_rows[] = {
+    {"full", HOST_JSON("68719476736", "true", "[\"/dev/hugepages\", \"/mnt/huge1g\"]")},
+    {"no-mounts", HOST_JSON("1073741824", "false", "[]")},
+    {"optional-keys-left-out",
+     "{\"physmem\": 1073741824, \"kernel_release\": \"x\", \"thp\": \"never\", \"has_kvm\": true}"},
+    {"missing-physmem", "{\"kernel_release\": \"x\", \"thp\": \"never\", \"has_kvm\": true}",
+     "'physmem' is missing"},
+    {"zero-physmem", HOST_JSON("0", "true", "[]"), "'physmem' is '0', not a byte count"},
+    {"negative-physmem", HOST_JSON("-1", "true", "[]"), "not a byte count"},
+    {"bad-thp",
+     "{\"physmem\": 1, \"kernel_release\": \"x\", \"thp\": \"sometimes\", \"has_kvm\": true}",
+     "'thp' is 'sometimes', not always, madvise or never"},
+    {"kvm-not-bool", HOST_JSON("1", "\"yes\"", "[]"), "not true or false"},
+    {"relative-mount", HOST_JSON("1", "true", "[\"dev/hugepages\"]"), "not an absolute path"},
+    {"unknown-key", "{\"physmem\": 1, \"ram\": 2}", "unknown key 'ram'"},
+    {"twice",
+     "{\"physmem\": 1, \"physmem\": 2, \"kernel_release\": \"x\", \"thp\": \"never\", "
+     "\"has_kvm\": true}",
+     "'physmem' is given twice"},
+    {"not-json", "physmem=1", "not an object"},
+};
+
+static void
+test_host(gconstpointer data)
+{
+    const HostRow *row = data;
+    g_autoptr(vmmem_host) parsed = NULL, again = NULL;
+    g_autofree char *json = NULL, *json2 = NULL;
+    vmmem_error *error = NULL;
+    int r = vmmem_host_new_from_json(row->json, 0, &parsed, &error);
+
+    if (row->error) {
+        g_assert_cmpint(r, ==, -EINVAL);
+        g_assert_null(parsed);
+        assert_error_shape(error, EINVAL);
+        if (!strstr(vmmem_error_get_message(error), row->error))
+            g_error("'%s' does not say '%s'", vmmem_error_get_message(error), row->error);
+        vmmem_error_free(error);
+        return;
+    }
+    g_assert_cmpint(r, ==, 0);
+    /* Round trip: what `vmmem host --json` prints reads back to the same facts. */
+    g_assert_cmpint(vmmem_host_to_json(parsed, 0, &json, NULL), ==, 0);
+    assert_json_valid(json);
+    g_assert_cmpint(vmmem_host_new_from_json(json, 0, &again, NULL), ==, 0);
+    g_assert_cmpint(vmmem_host_to_json(again, 0, &json2, NULL), ==, 0);
+    g_assert_cmpstr(json, ==, json2);
+}
+
+/* The same command line planned for two hosts: qemu sizes TCG's cache from host RAM (an eighth
+ * of it, at most 1 GiB on x86_64 QEMU 7.2), /dev/kvm decides "-accel kvm:tcg", and the explain
+ * JSON names the host it planned for. */
+static void
+test_plan_for_host(void)
+{
+    const char *const *argv = ARGV("-m", "1G", "-accel", "kvm:tcg", "-nodefaults");
+    g_autoptr(vmmem_host) big = NULL, small_tcg = NULL;
+    g_autoptr(vmmem_spec) on_big = NULL, on_small = NULL;
+    g_autoptr(vmmem_envelope) e_big = NULL, e_small = NULL;
+    g_autofree char *json = NULL;
+
+    g_assert_cmpint(vmmem_host_new_from_json(HOST_JSON("68719476736", "true", "[]"), 0, &big, NULL),
+                    ==, 0);
+    g_assert_cmpint(
+        vmmem_host_new_from_json(HOST_JSON("2147483648", "false", "[]"), 0, &small_tcg, NULL), ==,
+        0);
+    g_assert_cmpuint(vmmem_host_get_physmem(big), ==, UINT64_C(64) << 30);
+    g_assert_cmpint(vmmem_spec_new_for_host(count_args(argv), argv, big, 0, &on_big, NULL), ==, 0);
+    g_assert_cmpint(vmmem_spec_new_for_host(count_args(argv), argv, small_tcg, 0, &on_small, NULL),
+                    ==, 0);
+    g_assert_cmpint(vmmem_envelope_new(on_big, NULL, 0, &e_big, NULL), ==, 0);
+    g_assert_cmpint(vmmem_envelope_new(on_small, NULL, 0, &e_small, NULL), ==, 0);
+    /* KVM there: no translation cache; TCG on the small host: a 256 MiB one. */
+    g_assert_cmpuint(vmmem_envelope_get_overhead(e_small), >,
+                     vmmem_envelope_get_overhead(e_big) + (UINT64_C(256) << 20));
+    g_assert_cmpint(vmmem_envelope_to_json(e_small, 0, &json, NULL), ==, 0);
+    g_assert_nonnull(strstr(json, "\"host\": {\n    \"physmem\": 2147483648,"));
+    g_assert_nonnull(strstr(json, "\"has_kvm\": false"));
+}
+
 /* ---- calibration ---- */
 
 /* The calibration scope's plan, and a calibration whose samples cannot read a dry-run scope:
@@ -1531,6 +1638,11 @@ main(int argc, char **argv)
         g_test_add_data_func(path, &open_rows[i], test_open);
     }
     g_test_add_func("/public-api/open-misuse", test_open_misuse);
+    for (size_t i = 0; i < G_N_ELEMENTS(host_rows); i++) {
+        g_autofree char *path = g_strdup_printf("/public-api/host/%s", host_rows[i].desc);
+        g_test_add_data_func(path, &host_rows[i], test_host);
+    }
+    g_test_add_func("/public-api/plan-for-host", test_plan_for_host);
     g_test_add_func("/public-api/unnamed-scopes-differ", test_unnamed_scopes_differ);
     for (size_t i = 0; i < G_N_ELEMENTS(update_rows); i++) {
         g_autofree char *path = g_strdup_printf("/public-api/update-plan/%s", update_rows[i].desc);

@@ -253,9 +253,9 @@ term_kernel_ram(const TermCtx *c, OverheadTerm *t, GError **error)
     huge = fmt(c->spec->hugetlb_ram);
     if (from || !host_thp_always(c->host)) {
         t->bytes = small;
-        t->source = g_strdup_printf("%s per GiB of guest RAM (%s, + %s hugetlb at 1/512): "
+        t->source = g_strdup_printf("%s per GiB of guest RAM (%s, + %s hugetlb at 1/%u): "
                                     "qemu's and KVM's page tables for it with 4 KiB pages (%s)",
-                                    per, ram, huge, from ? from : "measured");
+                                    per, ram, huge, HUGETLB_DIVISOR, from ? from : "measured");
         return 1;
     }
     r = per_gib_bytes(c->spec, KERNEL_RAM_THP_PER_GIB, &thp, error);
@@ -265,12 +265,14 @@ term_kernel_ram(const TermCtx *c, OverheadTerm *t, GError **error)
                 ? small - (QEMU_BASE_THP_BYTES - QEMU_BASE_BYTES)
                 : 0;
     t->bytes = MAX(thp, small);
+    g_autofree char *thp_per = fmt(KERNEL_RAM_THP_PER_GIB);
+    g_autofree char *given_back = fmt(QEMU_BASE_THP_BYTES - QEMU_BASE_BYTES);
     t->source = g_strdup_printf(
-        "max(3 MiB per GiB, %s per GiB - 13 MiB) of guest RAM (%s, + %s hugetlb at 1/512): "
+        "max(%s per GiB, %s per GiB - %s) of guest RAM (%s, + %s hugetlb at 1/%u): "
         "page tables with THP \"always\"; a host too fragmented for huge pages needs the second "
-        "(4 KiB pages), and then qemu's heap gives back the 13 MiB qemu_base keeps for its huge "
+        "(4 KiB pages), and then qemu's heap gives back the %s qemu_base keeps for its huge "
         "pages (measured)",
-        per, ram, huge);
+        thp_per, per, given_back, ram, huge, HUGETLB_DIVISOR, given_back);
     return 1;
 }
 
@@ -284,9 +286,11 @@ term_kernel_image(const TermCtx *c, OverheadTerm *t, GError **error)
     f = host_info_file(c->host, c->spec->kernel);
     t->basis = BASIS_QEMU;
     if (!f) {
+        g_autofree char *size = fmt(KERNEL_IMAGE_UNKNOWN_BYTES);
         t->bytes = KERNEL_IMAGE_UNKNOWN_BYTES;
-        t->source = g_strdup("16 MiB for a -kernel image vmmem could not read: qemu keeps a "
-                             "bzImage whole in memory (hw/i386/x86.c x86_load_linux)");
+        t->source = g_strdup_printf("%s for a -kernel image vmmem could not read: qemu keeps a "
+                                    "bzImage whole in memory (hw/i386/x86.c x86_load_linux)",
+                                    size);
         return 1;
     }
     if (f->kind == HOST_FILE_ELF) {
@@ -321,7 +325,7 @@ tcg_tb_bytes(const VmSpec *spec, const HostInfo *host)
 static int
 term_tcg_tb(const TermCtx *c, OverheadTerm *t, GError **error)
 {
-    g_autofree char *size = NULL, *physmem = NULL;
+    g_autofree char *size = NULL, *physmem = NULL, *dflt = NULL;
 
     if (c->spec->accel != VM_ACCEL_TCG)
         return 0;
@@ -330,17 +334,19 @@ term_tcg_tb(const TermCtx *c, OverheadTerm *t, GError **error)
     size = fmt(t->bytes);
     if (c->spec->tb_size) {
         g_autofree char *given = fmt(c->spec->tb_size);
+        g_autofree char *lo = fmt(TCG_TB_MIN_BYTES), *hi = fmt(TCG_TB_MAX_BYTES);
         t->source = g_strdup_printf("TCG translation cache %s: -accel tcg,tb-size=%s clamped "
-                                    "to [1 MiB, 2 GiB] (QEMU tcg/region.c)",
-                                    size, given);
+                                    "to [%s, %s] (QEMU tcg/region.c)",
+                                    size, given, lo, hi);
         return 1;
     }
     physmem = fmt(c->host ? c->host->physmem : 0);
-    t->source = g_strdup_printf("TCG translation cache %s: QEMU's default min(1 GiB, host RAM "
+    dflt = fmt(TCG_TB_DEFAULT_BYTES);
+    t->source = g_strdup_printf("TCG translation cache %s: QEMU's default min(%s, host RAM "
                                 "%s / 8) (tcg/region.c, QEMU 5.1 \"accel/tcg: better handle "
                                 "memory constrained systems\"); fills up over time and stays "
                                 "resident; set -accel tcg,tb-size= to bound it",
-                                size, physmem);
+                                size, dflt, physmem);
     return 1;
 }
 
@@ -348,14 +354,15 @@ static int
 term_tcg_runtime(const TermCtx *c, OverheadTerm *t, GError **error)
 {
     unsigned n = MAX(c->spec->vcpus, c->spec->maxcpus);
+    g_autofree char *fixed = fmt(TCG_RUNTIME_BYTES), *per = fmt(TCG_RUNTIME_VCPU_BYTES);
 
     if (c->spec->accel != VM_ACCEL_TCG)
         return 0;
     t->basis = BASIS_MEASURED;
     t->bytes = TCG_RUNTIME_BYTES + (uint64_t)n * TCG_RUNTIME_VCPU_BYTES;
-    t->source = g_strdup_printf("24 MiB + 8 MiB x %u vCPUs: TCG's softmmu TLBs and state beside "
+    t->source = g_strdup_printf("%s + %s x %u vCPUs: TCG's softmmu TLBs and state beside "
                                 "its translation cache (measured)",
-                                n);
+                                fixed, per, n);
     return 1;
 }
 
@@ -364,9 +371,11 @@ term_iothreads(const TermCtx *c, OverheadTerm *t, GError **error)
 {
     if (c->spec->iothreads == 0)
         return 0;
+    g_autofree char *each = fmt(IOTHREAD_BYTES);
+
     t->basis = BASIS_MEASURED;
     t->bytes = (uint64_t)c->spec->iothreads * IOTHREAD_BYTES;
-    t->source = g_strdup_printf("1 MiB x %u iothreads: the thread and its AioContext (measured)",
+    t->source = g_strdup_printf("%s x %u iothreads: the thread and its AioContext (measured)", each,
                                 c->spec->iothreads);
     return 1;
 }
@@ -460,6 +469,8 @@ term_video(const TermCtx *c, OverheadTerm *t, GError **error)
     g_autoptr(GString) why = NULL;
     uint64_t total = 0;
 
+    g_autofree char *qxl_ram = fmt(QXL_RAM_DEFAULT_BYTES);
+
     if (!c->spec->videos || c->spec->videos->len == 0)
         return 0;
     why = g_string_new(NULL);
@@ -473,12 +484,13 @@ term_video(const TermCtx *c, OverheadTerm *t, GError **error)
         if (bytes > UINT64_MAX || !g_uint64_checked_add(&total, total, (uint64_t)bytes))
             return fail_overflow(error, "video");
         size = fmt((uint64_t)bytes);
-        g_string_append_printf(why, "%s%s %s (%s at %ux%u%s)", i ? " + " : "",
+        g_string_append_printf(why, "%s%s %s (%s%s%s at %ux%u%s)", i ? " + " : "",
                                v->model ? v->model : "?", size,
                                d->kind == FB_NONE  ? "nothing in qemu"
-                               : d->kind == FB_QXL ? "its 64 MiB bar-0 RAM, which qemu fills, and "
-                                                     "two framebuffers"
+                               : d->kind == FB_QXL ? "its bar-0 RAM (ram_size, default "
                                                    : "two framebuffers",
+                               d->kind == FB_QXL ? qxl_ram : "",
+                               d->kind == FB_QXL ? "), which qemu fills, and two framebuffers" : "",
                                x, y, v->xres ? ", xres/yres given" : "");
     }
     t->basis = BASIS_MEASURED;
@@ -506,16 +518,18 @@ term_display(const TermCtx *c, OverheadTerm *t, GError **error)
             return fail_overflow(error, "display");
     }
     why = g_string_new(NULL);
+    g_autofree char *client = fmt(VNC_CLIENT_BYTES), *spice = fmt(SPICE_BYTES);
     if (c->spec->vnc || c->spec->gui) {
         total += (uint64_t)fb + VNC_CLIENT_BYTES;
         g_string_append_printf(why,
-                               "%s: a copy of the %ux%u screen + 8 MiB for a client's "
+                               "%s: a copy of the %ux%u screen + %s for a client's "
                                "encoders and buffers",
-                               c->spec->vnc ? "VNC" : "GUI", x, y);
+                               c->spec->vnc ? "VNC" : "GUI", x, y, client);
     }
     if (c->spec->spice) {
         total += SPICE_BYTES;
-        g_string_append_printf(why, "%sSPICE: 16 MiB for its display channel", total ? "; " : "");
+        g_string_append_printf(why, "%sSPICE: %s for its display channel", total ? "; " : "",
+                               spice);
     }
     t->basis = BASIS_MEASURED;
     t->bytes = total;
@@ -582,17 +596,19 @@ term_disks(const TermCtx *c, OverheadTerm *t, GError **error)
     t->basis = BASIS_MEASURED;
     t->bytes = total;
     cs = fmt(caches);
+    g_autofree char *each = fmt(DISK_BYTES), *l2_max = fmt(QCOW2_L2_CACHE_MAX);
+    g_autofree char *image = fmt(QCOW2_IMAGE_BYTES);
     why = g_string_new(NULL);
-    g_string_append_printf(why, "1 MiB x %u disk(s) (device and request state, measured)",
+    g_string_append_printf(why, "%s x %u disk(s) (device and request state, measured)", each,
                            c->spec->disks->len);
     if (n_qcow2)
         g_string_append_printf(why,
                                " + %s for %u qcow2 image(s): their L2 and refcount caches, "
                                "sized as QEMU does from each image's virtual size "
-                               "(block/qcow2.c read_cache_sizes: L2 up to 32 MiB, refcount 4 "
-                               "clusters; measured resident), and 3 MiB each for allocating "
+                               "(block/qcow2.c read_cache_sizes: L2 up to %s, refcount %u "
+                               "clusters; measured resident), and %s each for allocating "
                                "clusters (measured)%s",
-                               cs, n_qcow2,
+                               cs, n_qcow2, l2_max, QCOW2_REFCOUNT_CLUSTERS, image,
                                n_unknown ? "; an image vmmem could not read gets the most" : "");
     if (n_buffered)
         g_string_append_printf(why,
@@ -607,6 +623,8 @@ static int
 term_nics(const TermCtx *c, OverheadTerm *t, GError **error)
 {
     unsigned extra, user = c->spec->net_user;
+    g_autofree char *nic = fmt(NIC_BYTES), *queue = fmt(NIC_QUEUE_BYTES);
+    g_autofree char *slirp = fmt(SLIRP_BYTES), *sock = fmt(SLIRP_SOCK_BYTES);
 
     if (c->spec->nics == 0 && user == 0)
         return 0;
@@ -615,15 +633,15 @@ term_nics(const TermCtx *c, OverheadTerm *t, GError **error)
     t->bytes = (uint64_t)c->spec->nics * NIC_BYTES + (uint64_t)extra * NIC_QUEUE_BYTES +
                (uint64_t)user * SLIRP_BYTES + (user ? SLIRP_SOCK_BYTES : 0);
     if (user == 0)
-        t->source = g_strdup_printf("1 MiB x %u NIC(s) + 512 KiB x %u extra queue(s): the "
+        t->source = g_strdup_printf("%s x %u NIC(s) + %s x %u extra queue(s): the "
                                     "devices and their rings (measured)",
-                                    c->spec->nics, extra);
+                                    nic, c->spec->nics, queue, extra);
     else
-        t->source = g_strdup_printf("1 MiB x %u NIC(s) + 512 KiB x %u extra queue(s) + 1.5 MiB "
-                                    "x %u user networking backend(s) + 6 MiB for their host "
+        t->source = g_strdup_printf("%s x %u NIC(s) + %s x %u extra queue(s) + %s "
+                                    "x %u user networking backend(s) + %s for their host "
                                     "sockets' buffers (a busy TCP connection's receive buffer "
                                     "grows to tcp_rmem's 6 MiB; measured)",
-                                    c->spec->nics, extra, user);
+                                    nic, c->spec->nics, queue, extra, slirp, user, sock);
     return 1;
 }
 
@@ -632,13 +650,15 @@ term_vfio(const TermCtx *c, OverheadTerm *t, GError **error)
 {
     if (c->spec->vfio == 0)
         return 0;
+    g_autofree char *flat = fmt(VFIO_BYTES);
+
     t->basis = BASIS_PUBLIC;
     t->bytes = VFIO_BYTES;
-    t->source = g_strdup_printf("1 GiB flat for %u VFIO device(s): libvirt "
+    t->source = g_strdup_printf("%s flat for %u VFIO device(s): libvirt "
                                 "qemuDomainGetMemLockLimitBytes() and KubeVirt add 1 GiB "
                                 "(libvir-list 2015-11/msg00329); guest RAM is pinned, so it is "
                                 "neither reclaimable nor swappable",
-                                c->spec->vfio);
+                                flat, c->spec->vfio);
     return 1;
 }
 

@@ -1406,8 +1406,17 @@ static const OptionInfo option_table[] = {
     {"audiodev", NULL, HELP_OPTS},
     {"audio", NULL, HELP_OPTS},
     {"tpmdev", NULL, HELP_OPTS},
-    {"watchdog", NULL, HELP_VALUE},
 };
+
+const char *
+vm_spec_option_unknown_to_splitter(void)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(option_table); i++) {
+        if (!qemu_argv_lookup(option_table[i].name, NULL))
+            return option_table[i].name;
+    }
+    return NULL;
+}
 
 static const OptionInfo *
 find_option(const char *name)

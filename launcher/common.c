@@ -139,20 +139,11 @@ drop_privileges(void)
         die(1, "cannot drop capabilities: %s", strerror(errno));
 }
 
+/* The library's: explain's columns and its sources print a size the same way. */
 char *
 format_size(uint64_t bytes)
 {
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-    double v = (double)bytes;
-    size_t u = 0;
-
-    while (v >= 1024.0 && u + 1 < G_N_ELEMENTS(units)) {
-        v /= 1024.0;
-        u++;
-    }
-    if (v == (double)(uint64_t)v)
-        return g_strdup_printf("%" PRIu64 " %s", (uint64_t)v, units[u]);
-    return g_strdup_printf("%.1f %s", v, units[u]);
+    return vmmem_format_size(bytes);
 }
 
 void

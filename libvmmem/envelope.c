@@ -5,8 +5,6 @@
 #include "json-writer.h"
 #include "size.h"
 
-#define PAGE_BYTES (4 * KiB)
-
 static uint64_t
 round_down_page(uint64_t v)
 {

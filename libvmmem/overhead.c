@@ -14,8 +14,6 @@
 #include "overhead.h"
 #include "size.h"
 
-#define PAGE_BYTES (4 * KiB)
-
 /* qemu's own process with a q35 machine and its default devices, KVM's per-VM kernel memory,
  * the malloc arenas of its threads: the peak of m-base (256 MiB, 1 vCPU, no devices) less the
  * guest kernel image, one vCPU and 256 MiB of kernel_ram, over every run of the base family

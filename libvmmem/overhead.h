@@ -8,6 +8,7 @@
 #include "config.h"
 #include "host.h"
 #include "profile.h"
+#include "size.h"
 #include "vm-spec.h"
 
 /* Stage 3: the QEMU overhead of one VM, by component.  Pure. */
@@ -42,9 +43,9 @@ typedef struct {
 static inline bool
 overhead_round_up_page(uint64_t v, uint64_t *ret)
 {
-    if (v > UINT64_MAX - (4 * 1024 - 1))
+    if (v > UINT64_MAX - (PAGE_BYTES - 1))
         return false;
-    *ret = (v + 4 * 1024 - 1) & ~(uint64_t)(4 * 1024 - 1);
+    *ret = (v + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1);
     return true;
 }
 

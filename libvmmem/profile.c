@@ -12,7 +12,6 @@
 #define GROUP_PROFILE     "profile"
 #define GROUP_MEASUREMENT "measurement "
 #define GROUP_TERM        "term "
-#define PAGE_BYTES        (4 * KiB)
 
 const char *const profile_term_names[PROFILE_N_TERMS] = {
     [PROFILE_QEMU_BASE] = "qemu_base",

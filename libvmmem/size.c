@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "vmmem/vmmem.h" /* vmmem_format_size() is public too */
+
 /* Byte multipliers by suffix letter, both cases (qemu's suffix_mul()). */
 static const struct {
     char suffix;

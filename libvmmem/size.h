@@ -8,6 +8,10 @@
 #define GiB (UINT64_C(1) << 30)
 #define TiB (UINT64_C(1) << 40)
 
+/* The page every limit is kept in: cgroup v2 rounds memory.* writes to the base page, 4 KiB on
+ * x86_64, which is the only target vmmem plans for.  The one definition of the library. */
+#define PAGE_BYTES (4 * KiB)
+
 /* Parses a size the way qemu's qemu_strtosz() does: a decimal number, optionally with a fraction
  * ("1.5G"), optionally followed by one suffix B, K, M, G, T, P or E (either case, powers of 1024).
  * A number without suffix is multiplied by @default_unit (1 for -object size=, MiB for -m and

@@ -69,6 +69,10 @@ typedef struct vmmem_host vmmem_host;
       VMMEM_VERSION_MICRO >= (micro)))
 
 VMMEM_PUBLIC const char *vmmem_version(void);
+/* @bytes for people, the way every vmmem message and `vmmem explain` print sizes: "512 MiB",
+ * "35.25 MiB" (binary units, at most two decimals, rounded).  Free with vmmem_free().  Since
+ * 0.4. */
+VMMEM_PUBLIC char *vmmem_format_size(uint64_t bytes);
 
 /* Frees strings handed out by the library (vmmem_envelope_to_json(),
  * vmmem_calibration_to_json()). */

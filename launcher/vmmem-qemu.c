@@ -23,7 +23,6 @@
 #include "error.h"
 #include "libvirt-domain.h"
 #include "seccomp-filter.h"
-#include "vmmem-private.h"
 #include "vmmemd-proto.h"
 
 const char *program_name = "vmmem-qemu";
@@ -34,9 +33,37 @@ quiet(bool privileged)
     return !privileged && g_strcmp0(getenv("VMMEM_QUIET"), "1") == 0;
 }
 
+/* What the launcher itself decides for a VM, through the public policy getter as a manager
+ * linking libvmmem would read it. */
+typedef struct {
+    bool strict;  /* policy = strict: an envelope that cannot be applied stops the VM */
+    bool seccomp; /* the filter before exec */
+} ExecPolicy;
+
+static char *
+config_value(const vmmem_config *config, const char *vm_name, const char *key)
+{
+    vmmem_error *error = NULL;
+    char *value = NULL;
+
+    if (vmmem_config_get(config, vm_name, key, &value, &error) < 0)
+        die_vmmem(1, error);
+    return value;
+}
+
+static void
+exec_policy_for(const vmmem_config *config, const char *vm_name, ExecPolicy *ret_policy)
+{
+    g_autofree char *policy = config_value(config, vm_name, "policy");
+    g_autofree char *seccomp = config_value(config, vm_name, "seccomp");
+
+    ret_policy->strict = strcmp(policy, "fail-open") != 0;
+    ret_policy->seccomp = strcmp(seccomp, "on") == 0;
+}
+
 /* The last steps for every VM (not the probe): the optional filter, no privilege of ours left. */
 static void
-prepare_exec(const Policy *policy)
+prepare_exec(const ExecPolicy *policy)
 {
     g_autoptr(GError) error = NULL;
 
@@ -52,15 +79,20 @@ prepare_exec(const Policy *policy)
 static vmmem_config *
 load_domain_config(void)
 {
+    g_auto(GStrv) allowed = NULL;
     vmmem_config *config = NULL;
     vmmem_error *error = NULL;
 
     if (vmmem_config_new(NULL, VMMEM_CONFIG_IGNORE_ENV, &config, &error) < 0)
         die_vmmem(1, error);
+    {
+        g_autofree char *domain_env = config_value(config, NULL, "domain-env");
+        allowed = g_strsplit(domain_env, ",", -1);
+    }
     for (const LauncherEnvKey *k = launcher_env_keys; k->variable; k++) {
         const char *value = getenv(k->variable);
 
-        if (!value || !*value || !(config->config->domain_env & config_domain_env_bit(k->key)))
+        if (!value || !*value || !g_strv_contains((const char *const *)allowed, k->key))
             continue;
         if (vmmem_config_set(config, k->key, value, &error) < 0)
             die(1, "%s: %s", k->variable, vmmem_error_get_message(error));
@@ -190,7 +222,7 @@ out:
 /* strict: the one-line reason, and qemu does not start.  fail-open: the same line as a warning,
  * and qemu starts unconfined. */
 static void
-envelope_failed(const Policy *policy, const char *reason)
+envelope_failed(const ExecPolicy *policy, const char *reason)
 {
     if (policy->strict)
         die(1, "%s", reason);
@@ -208,11 +240,11 @@ run_libvirt_domain(vmmem_config *config, LibvirtDomain *domain, char *problem, c
                    int argc, char **argv, bool privileged)
 {
     g_autoptr(vmmem_spec) spec = NULL;
-    g_autofree char *reason = problem;
+    g_autofree char *reason = problem, *helper_socket = NULL;
     vmmem_error *error = NULL;
     VmmemdReply reply = {0};
     gint64 start;
-    Policy policy;
+    ExecPolicy policy;
 
     /* Parsed here too: the probe check, and the VM name for its [vm NAME] policy. */
     if (vmmem_spec_new_from_argv(argc - 1, (const char *const *)argv + 1, 0, &spec, &error) < 0) {
@@ -230,10 +262,11 @@ run_libvirt_domain(vmmem_config *config, LibvirtDomain *domain, char *problem, c
         if (libvirt_domain_check_name(domain, vmmem_spec_get_name(spec), &bad_name) < 0)
             reason = g_strdup(bad_name->message);
     }
-    config_policy_for(config->config, spec && !reason ? vmmem_spec_get_name(spec) : NULL, &policy);
+    exec_policy_for(config, spec && !reason ? vmmem_spec_get_name(spec) : NULL, &policy);
 
     start = g_get_monotonic_time();
-    if (!reason && ask_helper(config->config->helper_socket, &reply, &reason) == 0) {
+    helper_socket = config_value(config, NULL, "helper-socket");
+    if (!reason && ask_helper(helper_socket, &reply, &reason) == 0) {
         /* How long the domain start waited for vmmemd: what a starved helper would show. */
         if (!quiet(privileged))
             fprintf(stderr, "%s: %s (vmmemd answered in %" G_GINT64_FORMAT " ms)\n", program_name,
@@ -297,7 +330,7 @@ main(int argc, char **argv)
     vmmem_scope *scope = NULL;
     vmmem_error *error = NULL;
     const char *qemu;
-    Policy policy;
+    ExecPolicy policy;
     bool dry_run;
 
     quiet_libcgroup();
@@ -312,7 +345,7 @@ main(int argc, char **argv)
         g_clear_pointer(&problem, g_free); /* a dry run: our own scope's plan, on paper */
 
     if (vmmem_spec_new_from_argv(argc - 1, (const char *const *)argv + 1, 0, &spec, &error) < 0) {
-        config_policy_for(config->config, NULL, &policy);
+        exec_policy_for(config, NULL, &policy);
         /* The first thing that went wrong: the parse may fail for the same cause (a MAC policy
          * that also hides /proc/self/mounts, which it reads for hugetlbfs). */
         reason = problem ? g_steal_pointer(&problem) : g_strdup(vmmem_error_get_message(error));
@@ -325,7 +358,7 @@ main(int argc, char **argv)
         execv(qemu, argv);
         die(127, "cannot execute '%s': %s", qemu, strerror(errno));
     } else {
-        config_policy_for(config->config, vmmem_spec_get_name(spec), &policy);
+        exec_policy_for(config, vmmem_spec_get_name(spec), &policy);
         if (problem)
             reason = g_steal_pointer(&problem);
         else

@@ -28,6 +28,7 @@
 #include "error.h"
 #include "host.h"
 #include "libvirt-domain.h"
+#include "quote.h"
 #include "vm-spec.h"
 #include "vmmemd-proto.h"
 #include "vmmemd-serve.h"
@@ -497,7 +498,7 @@ serve(int fd, const VmmemdServeOptions *opts, const struct ucred *cred, VmmemdRe
     if (r < 0)
         goto out;
     if (libvirt_domain_from_cgroup(cgroup, &domain) == 0) {
-        g_autofree char *shown = g_strescape(cgroup, NULL);
+        g_autofree char *shown = quote_for_message(cgroup, QUOTE_MAX);
         r = vmmem_fail(error, EPERM,
                        "pid %d is in cgroup '/%s', not in a libvirt qemu domain cgroup; vmmemd "
                        "applies envelopes to libvirt domains only",

@@ -30,6 +30,7 @@
 #include "common.h"
 #include "config.h"
 #include "error.h"
+#include "quote.h"
 #include "libvirt-domain.h"
 #include "vmmemd-proto.h"
 #include "vmmemd-serve.h"
@@ -207,7 +208,7 @@ gate(Daemon *d, int fd)
         return;
     domain = peer_domain(cred.pid, &cgroup);
     if (!domain) {
-        g_autofree char *shown = g_strescape(cgroup ? cgroup : "?", NULL);
+        g_autofree char *shown = quote_for_message(cgroup ? cgroup : "?", QUOTE_MAX);
         msg = g_strdup_printf("pid %d is in cgroup '/%s', not in a libvirt qemu domain cgroup; "
                               "vmmemd applies envelopes to libvirt domains only",
                               (int)cred.pid, shown);

@@ -5,6 +5,7 @@
 
 #include "cgroup-plan.h"
 #include "error.h"
+#include "quote.h"
 #include "size.h"
 
 #define SCOPE_PREFIX "vmmem-"
@@ -59,7 +60,7 @@ cgroup_plan_scope_name(const char *vm_name, char **ret_scope, GError **error)
     if (strchr(vm_name, '/'))
         return vmmem_fail(error, EINVAL, "invalid VM name '%s': it contains '/'", vm_name);
     if (has_control(vm_name)) {
-        g_autofree char *shown = g_strescape(vm_name, NULL);
+        g_autofree char *shown = quote_for_message(vm_name, QUOTE_MAX);
         return vmmem_fail(error, EINVAL, "invalid VM name '%s': it contains control characters",
                           shown);
     }
@@ -96,7 +97,7 @@ cgroup_plan_check_parent(const char *parent, GError **error)
     if (!parent || !*parent)
         return vmmem_fail(error, EINVAL, "the cgroup parent is empty");
     if (has_control(parent)) {
-        g_autofree char *shown = g_strescape(parent, NULL);
+        g_autofree char *shown = quote_for_message(parent, QUOTE_MAX);
         return vmmem_fail(error, EINVAL, "the cgroup parent '%s' contains control characters",
                           shown);
     }

@@ -7,6 +7,7 @@
 #include "cgroup-plan.h"
 #include "config.h"
 #include "error.h"
+#include "quote.h"
 #include "profile.h"
 #include "size.h"
 
@@ -33,10 +34,13 @@ typedef struct {
 } VmPolicy;
 
 typedef int (*KeyParser)(const char *text, Config *config, Policy *policy, GError **error);
+/* The value in the form its parser reads back to the same setting (config_get()). */
+typedef char *(*KeyFormatter)(const Config *config, const Policy *policy);
 
 typedef struct {
     const char *name;
     KeyParser parse;
+    KeyFormatter format;
     unsigned set; /* 0: a [vmmem]-only key */
 } ConfigKey;
 
@@ -270,21 +274,142 @@ parse_profile(const char *text, Config *config, Policy *policy, GError **error)
     return 0;
 }
 
+/* Formatters: each prints what its parser above reads back to the same setting. */
+
+/* ratio and high are held to 6 decimals (VMMEM_POLICY_PPM): printed exactly, without trailing
+ * zeros. */
+static char *
+format_decimal(double v)
+{
+    uint64_t ppm = (uint64_t)(v * VMMEM_POLICY_PPM + 0.5);
+    g_autofree char *s = g_strdup_printf("%" G_GUINT64_FORMAT ".%06" G_GUINT64_FORMAT,
+                                         ppm / VMMEM_POLICY_PPM, ppm % VMMEM_POLICY_PPM);
+    size_t n = strlen(s);
+
+    while (s[n - 1] == '0')
+        s[--n] = '\0';
+    if (s[n - 1] == '.')
+        s[--n] = '\0';
+    return g_steal_pointer(&s);
+}
+
+static char *
+format_bytes(uint64_t v)
+{
+    return g_strdup_printf("%" G_GUINT64_FORMAT, v);
+}
+
+static char *
+format_qemu(const Config *config, const Policy *policy)
+{
+    return g_strdup(config->qemu_binary);
+}
+
+static char *
+format_parent(const Config *config, const Policy *policy)
+{
+    return g_strdup(config->parent);
+}
+
+static char *
+format_ratio(const Config *config, const Policy *policy)
+{
+    return format_decimal(policy->ratio);
+}
+
+static char *
+format_overhead_min(const Config *config, const Policy *policy)
+{
+    return format_bytes(policy->overhead_min);
+}
+
+static char *
+format_overhead_max(const Config *config, const Policy *policy)
+{
+    return format_bytes(policy->overhead_max);
+}
+
+static char *
+format_high(const Config *config, const Policy *policy)
+{
+    return policy->high_fraction > 0 ? format_decimal(policy->high_fraction) : g_strdup("off");
+}
+
+static char *
+format_swap(const Config *config, const Policy *policy)
+{
+    return format_bytes(policy->swap);
+}
+
+static char *
+format_protect(const Config *config, const Policy *policy)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(protect_modes); i++) {
+        if (protect_modes[i].mode == policy->protect)
+            return g_strdup(protect_modes[i].name);
+    }
+    g_return_val_if_reached(NULL);
+}
+
+static char *
+format_policy(const Config *config, const Policy *policy)
+{
+    return g_strdup(policy->strict ? "strict" : "fail-open");
+}
+
+static char *
+format_seccomp(const Config *config, const Policy *policy)
+{
+    return g_strdup(policy->seccomp ? "on" : "off");
+}
+
+static char *
+format_helper_socket(const Config *config, const Policy *policy)
+{
+    return g_strdup(config->helper_socket);
+}
+
+static char *
+format_profile(const Config *config, const Policy *policy)
+{
+    return g_strdup(config->profile_path ? config->profile_path : "none");
+}
+
+static char *
+format_domain_env(const Config *config, const Policy *policy)
+{
+    GString *s = g_string_new(NULL);
+
+    for (size_t i = 0; i < G_N_ELEMENTS(domain_env_keys); i++) {
+        if (config->domain_env & domain_env_keys[i].bit)
+            g_string_append_printf(s, "%s%s", s->len ? "," : "", domain_env_keys[i].name);
+    }
+    if (!s->len)
+        g_string_append(s, "none");
+    return g_string_free(s, FALSE);
+}
+
+static char *
+format_protect_max(const Config *config, const Policy *policy)
+{
+    return format_bytes(config->protect_max);
+}
+
 static const ConfigKey config_keys[] = {
-    {"qemu", parse_qemu, 0},
-    {"parent", parse_parent, 0},
-    {"ratio", parse_ratio, SET_RATIO},
-    {"overhead-min", parse_overhead_min, SET_OVERHEAD_MIN},
-    {"overhead-max", parse_overhead_max, SET_OVERHEAD_MAX},
-    {"high", parse_high, SET_HIGH},
-    {"swap", parse_swap, SET_SWAP},
-    {"protect", parse_protect, SET_PROTECT},
-    {"policy", parse_policy, SET_POLICY},
-    {"seccomp", parse_seccomp, SET_SECCOMP},
-    {"helper-socket", parse_helper_socket, 0},
-    {"profile", parse_profile, 0},
-    {"domain-env", parse_domain_env, 0},
-    {"protect-max", parse_protect_max, 0},
+    {"qemu", parse_qemu, format_qemu, 0},
+    {"parent", parse_parent, format_parent, 0},
+    {"ratio", parse_ratio, format_ratio, SET_RATIO},
+    {"overhead-min", parse_overhead_min, format_overhead_min, SET_OVERHEAD_MIN},
+    {"overhead-max", parse_overhead_max, format_overhead_max, SET_OVERHEAD_MAX},
+    {"high", parse_high, format_high, SET_HIGH},
+    {"swap", parse_swap, format_swap, SET_SWAP},
+    {"protect", parse_protect, format_protect, SET_PROTECT},
+    {"policy", parse_policy, format_policy, SET_POLICY},
+    {"seccomp", parse_seccomp, format_seccomp, SET_SECCOMP},
+    {"helper-socket", parse_helper_socket, format_helper_socket, 0},
+    {"profile", parse_profile, format_profile, 0},
+    {"domain-env", parse_domain_env, format_domain_env, 0},
+    {"protect-max", parse_protect_max, format_protect_max, 0},
 };
 
 static const ConfigKey *
@@ -421,7 +546,7 @@ static int
 fail_key(GError **error, GError *cause, const char *origin, const char *group, const char *key,
          const char *value)
 {
-    g_autofree char *shown = g_strescape(value ? value : "", NULL);
+    g_autofree char *shown = quote_for_message(value ? value : "", QUOTE_MAX);
     int errnum = vmmem_error_errno(cause);
 
     vmmem_fail(error, errnum, "%s: [%s] %s = '%s': %s", origin, group, key, shown,
@@ -494,7 +619,7 @@ apply_group(Config *config, GKeyFile *kf, const char *origin, const char *group,
             g_hash_table_insert(config->vm_policies, g_strdup(vm_name), vp);
         }
     } else if (strcmp(group, GROUP_GLOBAL) != 0) {
-        g_autofree char *shown = g_strescape(group, NULL);
+        g_autofree char *shown = quote_for_message(group, QUOTE_MAX);
         return vmmem_fail(error, EINVAL,
                           "%s: unknown group [%s] (expected [" GROUP_GLOBAL "] or [" GROUP_VM_PREFIX
                           "NAME])",
@@ -653,5 +778,21 @@ config_set(Config *config, const char *key, const char *value, GError **error)
         return r;
     }
     config_replace(config, next);
+    return 0;
+}
+
+int
+config_get(const Config *config, const char *vm_name, const char *key, char **ret_value,
+           GError **error)
+{
+    const ConfigKey *k = find_key(key);
+    Policy policy;
+
+    if (!k) {
+        g_autofree char *shown = quote_for_message(key, QUOTE_MAX);
+        return vmmem_fail(error, ENOENT, "unknown key '%s'", shown);
+    }
+    config_policy_for(config, vm_name, &policy);
+    *ret_value = k->format(config, &policy);
     return 0;
 }

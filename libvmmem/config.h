@@ -113,6 +113,11 @@ unsigned config_domain_env_bit(const char *key);
 /* One [vmmem] key, as from the command line; messages name "(override)" for the file.  On
  * failure @config is left as it was. */
 int config_set(Config *config, const char *key, const char *value, GError **error);
+/* The value of @key for VM @vm_name (NULL: [vmmem]), in the form config_set() takes back: sizes
+ * in bytes, ratio and high as decimals ("off" for no high), the words of the others.  A
+ * [vmmem]-only key gives [vmmem]'s value whatever @vm_name.  Unknown key: -ENOENT. */
+int config_get(const Config *config, const char *vm_name, const char *key, char **ret_value,
+               GError **error);
 Config *config_copy(const Config *config);
 Config *config_free(Config *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Config, config_free)

@@ -6,6 +6,7 @@
 
 #include "cgroup-util.h"
 #include "error.h"
+#include "quote.h"
 #include "libvirt-domain.h"
 
 LibvirtDomain *
@@ -106,7 +107,7 @@ libvirt_domain_check_name(const LibvirtDomain *d, const char *argv_name, GError 
                           d->machine);
     expected = libvirt_machine_name((unsigned)id, argv_name);
     if (id > G_MAXUINT || strcmp(expected, d->machine) != 0) {
-        shown = g_strescape(argv_name, NULL);
+        shown = quote_for_message(argv_name, QUOTE_MAX);
         return vmmem_fail(error, EPERM,
                           "-name '%s' is not the name of libvirt machine '%s' (it would be '%s')",
                           shown, d->machine, expected);

@@ -126,6 +126,18 @@ vmmem_config_get_qemu_binary(const vmmem_config *c)
     return c ? c->config->qemu_binary : NULL;
 }
 
+int
+vmmem_config_get(const vmmem_config *c, const char *vm_name, const char *key, char **ret_value,
+                 vmmem_error **reterr)
+{
+    GError *error = NULL;
+
+    return_val_if_fail(c && key && ret_value, -EINVAL);
+    if (config_get(c->config, vm_name, key, ret_value, &error) < 0)
+        return export_error(error, -1, reterr);
+    return 0;
+}
+
 vmmem_config *
 vmmem_config_free(vmmem_config *c)
 {

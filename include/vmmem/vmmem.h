@@ -112,6 +112,15 @@ VMMEM_PUBLIC int vmmem_config_new(const char *path, unsigned flags, vmmem_config
 VMMEM_PUBLIC int vmmem_config_set(vmmem_config *config, const char *key, const char *value,
                                   vmmem_error **reterr);
 VMMEM_PUBLIC const char *vmmem_config_get_qemu_binary(const vmmem_config *config);
+/* The policy that applies to VM @vm_name: key @key of its [vm NAME] group where that sets it,
+ * else of [vmmem] (@vm_name NULL: [vmmem]'s).  *@ret_value (free with vmmem_free()) is in the
+ * form vmmem_config_set() takes back: sizes in bytes ("overhead-min", "overhead-max", "swap",
+ * "protect-max"), "ratio" and "high" as decimals ("off": no memory.high), "protect" off|low|min,
+ * "policy" strict|fail-open, "seccomp" on|off, "profile" a path or none, "domain-env" none or a
+ * comma list; "qemu", "parent" and "helper-socket" as set.  An unknown key: -ENOENT.  (since
+ * 0.4) */
+VMMEM_PUBLIC int vmmem_config_get(const vmmem_config *config, const char *vm_name, const char *key,
+                                  char **ret_value, vmmem_error **reterr);
 VMMEM_PUBLIC vmmem_config *vmmem_config_free(vmmem_config *config);
 
 /* ---- the host a plan is for (since 0.4) ---- */

@@ -169,7 +169,7 @@ static const BadRow bad_rows[] = {
     {"min above max in a vm", "[vmmem]\noverhead-max = 1G\n[vm big]\noverhead-min = 2G\n", NULL,
      -EINVAL, "(config data): [vm big] overhead-min (2147483648) exceeds overhead-max"},
     {"escaped newline stays on one line", "[vmmem]\nratio = 1\\n2\n", NULL, -EINVAL,
-     "(config data): [vmmem] ratio = '1\\n2': not a decimal number"},
+     "(config data): [vmmem] ratio = '1\\x0a2': not a decimal number"},
     {"set unknown key", "x", "ratoi", -EINVAL, "(override): [vmmem] ratoi = 'x': unknown key"},
     {"set bad value", "0.5", "ratio", -EINVAL, "(override): [vmmem] ratio = '0.5'"},
 };

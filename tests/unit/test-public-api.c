@@ -343,7 +343,7 @@ static const ConfigSetRow config_set_rows[] = {
     {"ratio", "0x2", EINVAL, "not a decimal number"},
     {"ratio", "1,5", EINVAL, "not a decimal number"},
     {"ratio", " 1.5", EINVAL, "not a decimal number"},
-    {"ratio", "1.5\n2", EINVAL, "ratio = '1.5\\n2'"},
+    {"ratio", "1.5\n2", EINVAL, "ratio = '1.5\\x0a2'"},
     {"high", "1", EINVAL, "must be off, on or a fraction"},
     {"high", "0", EINVAL, "must be off, on or a fraction"},
     {"high", "max", EINVAL, "must be off, on or a fraction"},
@@ -440,6 +440,144 @@ test_config_per_vm(void)
         g_assert_cmpint(vmmem_envelope_new(spec, config, 0, &envelope, NULL), ==, 0);
         g_assert_cmpuint(vmmem_envelope_get_memory_high(envelope), ==, expect(vms[i].high));
         g_assert_cmpuint(vmmem_envelope_get_swap_max(envelope), ==, vms[i].swap);
+    }
+}
+
+/* vmmem_config_get(): the policy a VM gets, [vm NAME] over [vmmem] key by key. */
+static const char config_get_file[] = "[vmmem]\n"
+                                      "ratio = 1.25\n"
+                                      "swap = 512M\n"
+                                      "high = 0.85\n"
+                                      "overhead-min = 64M\n"
+                                      "policy = fail-open\n"
+                                      "domain-env = ratio, swap\n"
+                                      "profile = none\n"
+                                      "\n"
+                                      "[vm web1]\n"
+                                      "high = off\n"
+                                      "swap = 0\n"
+                                      "ratio = 2.000001\n"
+                                      "protect = min\n"
+                                      "policy = strict\n"
+                                      "seccomp = on\n";
+
+static const struct {
+    const char *name;
+    const char *vm; /* NULL: [vmmem] */
+    const char *key;
+    const char *value; /* NULL: refused */
+    int r;
+} config_get_rows[] = {
+    {"global-ratio", NULL, "ratio", "1.25", 0},
+    {"vm-ratio", "web1", "ratio", "2.000001", 0},
+    {"other-vm-ratio", "web2", "ratio", "1.25", 0},
+    {"global-swap", NULL, "swap", "536870912", 0},
+    {"vm-swap-off", "web1", "swap", "0", 0},
+    {"global-high", NULL, "high", "0.85", 0},
+    {"vm-high-off", "web1", "high", "off", 0},
+    {"inherited-min", "web1", "overhead-min", "67108864", 0},
+    {"overhead-max-none", NULL, "overhead-max", "0", 0},
+    {"global-protect", NULL, "protect", "off", 0},
+    {"vm-protect", "web1", "protect", "min", 0},
+    {"global-policy", NULL, "policy", "fail-open", 0},
+    {"vm-policy", "web1", "policy", "strict", 0},
+    {"global-seccomp", NULL, "seccomp", "off", 0},
+    {"vm-seccomp", "web1", "seccomp", "on", 0},
+    {"domain-env", NULL, "domain-env", "swap,ratio", 0},
+    {"global-key-for-vm", "web1", "domain-env", "swap,ratio", 0},
+    {"profile-none", NULL, "profile", "none", 0},
+    {"parent", NULL, "parent", "vmmem.slice", 0},
+    {"protect-max", NULL, "protect-max", "0", 0},
+    {"unknown-key", NULL, "rato", NULL, -ENOENT},
+    {"group-name-not-key", NULL, "vm web1", NULL, -ENOENT},
+};
+
+static vmmem_config *
+config_from_text(const char *text)
+{
+    g_autofree char *path = NULL;
+    vmmem_config *config = NULL;
+    int fd = g_file_open_tmp("vmmem-test-XXXXXX.conf", &path, NULL);
+
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    g_assert_true(g_file_set_contents(path, text, -1, NULL));
+    g_assert_cmpint(vmmem_config_new(path, 0, &config, NULL), ==, 0);
+    g_unlink(path);
+    return config;
+}
+
+static void
+test_config_get(gconstpointer data)
+{
+    typeof(config_get_rows[0]) *row = data;
+    g_autoptr(vmmem_config) config = config_from_text(config_get_file);
+    vmmem_error *error = NULL;
+    char *value = NULL;
+    int r;
+
+    r = vmmem_config_get(config, row->vm, row->key, &value, &error);
+    g_assert_cmpint(r, ==, row->r);
+    g_assert_cmpstr(value, ==, row->value);
+    if (r < 0) {
+        g_assert_nonnull(strstr(vmmem_error_get_message(error), row->key));
+        vmmem_error_free(error);
+    }
+    vmmem_free(value);
+}
+
+/* What vmmem_config_get() gives, vmmem_config_set() takes back to the same setting: every key,
+ * at its default and at a value set. */
+static void
+test_config_get_round_trip(void)
+{
+    static const char *const set[] = {
+        "qemu",
+        "/opt/qemu/bin/qemu-system-x86_64",
+        "parent",
+        "machine.slice/vms",
+        "ratio",
+        "1.000001",
+        "overhead-min",
+        "1G",
+        "overhead-max",
+        "3G",
+        "high",
+        "0.999999",
+        "swap",
+        "1",
+        "protect",
+        "low",
+        "policy",
+        "fail-open",
+        "seccomp",
+        "on",
+        "helper-socket",
+        "/run/x.sock",
+        "profile",
+        "/var/lib/vmmem/p.conf",
+        "domain-env",
+        "seccomp,qemu,policy",
+        "protect-max",
+        "2G",
+        NULL,
+    };
+    g_autoptr(vmmem_config) config = config_from_text("");
+
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; set[i]; i += 2) {
+            char *before = NULL, *after = NULL;
+
+            g_assert_cmpint(vmmem_config_get(config, NULL, set[i], &before, NULL), ==, 0);
+            g_assert_cmpint(vmmem_config_set(config, set[i], before, NULL), ==, 0);
+            g_assert_cmpint(vmmem_config_get(config, NULL, set[i], &after, NULL), ==, 0);
+            g_assert_cmpstr(after, ==, before);
+            vmmem_free(before);
+            vmmem_free(after);
+        }
+        /* The second pass round-trips values that are not the defaults. */
+        for (size_t i = 0; pass == 0 && set[i]; i += 2)
+            g_assert_cmpint(vmmem_config_set(config, set[i], set[i + 1], NULL), ==, 0);
     }
 }
 
@@ -1626,6 +1764,8 @@ main(int argc, char **argv)
     }
     g_test_add_func("/public-api/config-set-atomic", test_config_set_atomic);
     g_test_add_func("/public-api/config-per-vm", test_config_per_vm);
+    ADD_ROWS("/public-api/config-get", config_get_rows, name, test_config_get);
+    g_test_add_func("/public-api/config-get-round-trip", test_config_get_round_trip);
     ADD_ROWS("/public-api/spec", spec_rows, desc, test_spec);
     ADD_ROWS("/public-api/envelope", envelope_rows, desc, test_envelope);
     g_test_add_func("/public-api/envelope-null-config", test_envelope_null_config);

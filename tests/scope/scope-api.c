@@ -46,6 +46,8 @@ host_logger(void *userdata, int level, const char *fmt, va_list ap)
     host_log_lines++;
 }
 
+static void check(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void
 check(int cond, const char *fmt, ...)
 {
@@ -379,7 +381,7 @@ test_clone_events_update(void)
     diag(error);
     error = NULL;
     r = vmmem_scope_read_stat(scope, "anon", &anon, &error);
-    check(r == 0 && anon > 32 * MiB, "memory.stat anon %" PRIu64 " MiB", anon / MiB);
+    check(r == 0 && anon > 32 * MiB, "memory.stat anon %" PRIu64 " MiB", (uint64_t)(anon / MiB));
     diag(error);
     error = NULL;
     {
@@ -477,7 +479,7 @@ test_reopen(void)
 
         r = vmmem_scope_read_usage(scope, &current, NULL, NULL, &error);
         check(r == 0 && current > 4 * MiB, "reads its usage: memory.current %" PRIu64 " MiB",
-              current / MiB);
+              (uint64_t)(current / MiB));
         diag(error);
         error = NULL;
         check(vmmem_scope_read_events(scope, 0, &ev, &error) == 0, "reads its events");

@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "overhead.h"
+#include "qemu-catalog.h"
 #include "size.h"
 
 /* qemu's own process with a q35 machine and its default devices, KVM's per-VM kernel memory,
@@ -69,15 +70,8 @@
 
 /* Display devices: what the guest's framebuffer at the device's preferred mode touches. */
 #define FB_BYTES_PER_PIXEL 4
-/* EDID's preferred mode of VGA-class and virtio-gpu devices (hw/display/edid-generate.c);
- * the mode the qxl and cirrus drivers pick when the device offers none. */
-#define EDID_DEFAULT_X 1280
-#define EDID_DEFAULT_Y 800
-#define LEGACY_X       1024
-#define LEGACY_Y       768
-/* qxl: qemu writes its whole bar-0 RAM (ram_size, default 64M): m-qxl-spice had all 64 MiB
- * resident.  hw/display/qxl.c qxl_properties. */
-#define QXL_RAM_DEFAULT_BYTES (64 * MiB)
+/* The mode and device RAM defaults are QEMU's (qemu-catalog.h).  qxl: qemu writes its whole
+ * bar-0 RAM (ram_size, default 64M): m-qxl-spice had all 64 MiB resident. */
 
 /* A VNC server keeps its own copy of the guest's screen (the framebuffer size) plus, per
  * client, its encoders' state (zlib streams, tight and JPEG buffers), the output buffer and a
@@ -378,63 +372,26 @@ term_iothreads(const TermCtx *c, OverheadTerm *t, GError **error)
     return 1;
 }
 
-/* What a display device costs qemu at its preferred mode. */
-typedef enum {
-    FB_IN_VRAM,  /* the guest's framebuffer lives in the device's RAM (VGA, bochs, cirrus...) */
-    FB_QXL,      /* qxl: all of its bar-0 RAM, then the framebuffer in it */
-    FB_RESOURCE, /* virtio-gpu: the host keeps the guest's resources */
-    FB_NONE,     /* ramfb (in guest RAM), vhost-user (another process) */
-} FbKind;
-
-typedef struct {
-    const char *model;
-    bool prefix;
-    FbKind kind;
-    uint64_t vram; /* device RAM that bounds the framebuffer (QEMU 7.2 defaults) */
-    bool edid;     /* offers a preferred mode (xres/yres, default 1280x800) */
-} VideoDefault;
-
-static const VideoDefault video_defaults[] = {
-    /* hw/display/vga-pci.c, vga-isa.c: vgamem_mb=16 (isa-vga 8), EDID. */
-    {"VGA", false, FB_IN_VRAM, 16 * MiB, true},
-    {"secondary-vga", false, FB_IN_VRAM, 16 * MiB, true},
-    {"isa-vga", false, FB_IN_VRAM, 8 * MiB, false},
-    {"ati-vga", false, FB_IN_VRAM, 16 * MiB, false},
-    {"bochs-display", false, FB_IN_VRAM, 16 * MiB, true},
-    {"cirrus-vga", false, FB_IN_VRAM, 4 * MiB, false},
-    {"isa-cirrus-vga", false, FB_IN_VRAM, 4 * MiB, false},
-    {"vmware-svga", false, FB_IN_VRAM, 16 * MiB, false},
-    /* hw/display/qxl.c: vram_size=64M for surfaces beside the bar-0 RAM. */
-    {"qxl", false, FB_QXL, 64 * MiB, false},
-    {"qxl-vga", false, FB_QXL, 64 * MiB, false},
-    /* hw/display/virtio-gpu-base.c: xres=1280, yres=800; up to max_hostmem=256M. */
-    {"virtio-vga", true, FB_RESOURCE, 256 * MiB, true},
-    {"virtio-gpu", true, FB_RESOURCE, 256 * MiB, true},
-    {"vhost-user", true, FB_NONE, 0, false},
-    {"ramfb", false, FB_NONE, 0, false},
+/* A display device the catalog does not know is charged like a VGA. */
+static const QemuDevice video_unknown = {
+    NULL, QEMU_DEV_VIDEO, NULL, QEMU_FB_IN_VRAM, 16 * MiB, true,
 };
 
-/* A display device this table does not know is charged like a VGA. */
-static const VideoDefault video_unknown = {NULL, false, FB_IN_VRAM, 16 * MiB, true};
-
-static const VideoDefault *
+static const QemuDevice *
 video_default(const char *model)
 {
-    for (size_t i = 0; model && i < G_N_ELEMENTS(video_defaults); i++) {
-        const VideoDefault *d = &video_defaults[i];
-        if (d->prefix ? g_str_has_prefix(model, d->model) : strcmp(model, d->model) == 0)
-            return d;
-    }
-    return &video_unknown;
+    const QemuDevice *d = qemu_catalog_device(model);
+
+    return d && (d->traits & QEMU_DEV_VIDEO) ? d : &video_unknown;
 }
 
 /* The framebuffer of the device's preferred mode, in bytes: at most 2^32 x 2^32 x 4, so it is
  * computed wide; the caller checks the sum. */
 static unsigned __int128
-video_fb(const VmVideo *v, const VideoDefault *d, unsigned *ret_x, unsigned *ret_y)
+video_fb(const VmVideo *v, const QemuDevice *d, unsigned *ret_x, unsigned *ret_y)
 {
-    unsigned x = v->xres ? v->xres : d->edid ? EDID_DEFAULT_X : LEGACY_X;
-    unsigned y = v->yres ? v->yres : d->edid ? EDID_DEFAULT_Y : LEGACY_Y;
+    unsigned x = v->xres ? v->xres : d->edid ? QEMU_EDID_X : QEMU_LEGACY_X;
+    unsigned y = v->yres ? v->yres : d->edid ? QEMU_EDID_Y : QEMU_LEGACY_Y;
 
     *ret_x = x;
     *ret_y = y;
@@ -444,18 +401,18 @@ video_fb(const VmVideo *v, const VideoDefault *d, unsigned *ret_x, unsigned *ret
 /* The guest draws one framebuffer and flips to a second: twice the preferred mode's, within
  * the device RAM it has. */
 static unsigned __int128
-video_device_bytes(const VmVideo *v, const VideoDefault *d, unsigned __int128 fb)
+video_device_bytes(const VmVideo *v, const QemuDevice *d, unsigned __int128 fb)
 {
-    uint64_t vram = v->vram_bytes ? v->vram_bytes : d->vram;
+    uint64_t vram = v->vram_bytes ? v->vram_bytes : d->default_vram;
 
-    switch (d->kind) {
-    case FB_IN_VRAM:
-    case FB_RESOURCE:
+    switch (d->fb) {
+    case QEMU_FB_IN_VRAM:
+    case QEMU_FB_RESOURCE:
         return MIN(2 * fb, vram);
-    case FB_QXL:
-        return (unsigned __int128)(v->qxl_ram ? v->qxl_ram : QXL_RAM_DEFAULT_BYTES) +
-               MIN(2 * fb, d->vram);
-    case FB_NONE:
+    case QEMU_FB_QXL:
+        return (unsigned __int128)(v->qxl_ram ? v->qxl_ram : QEMU_QXL_RAM_DEFAULT) +
+               MIN(2 * fb, d->default_vram);
+    case QEMU_FB_NONE:
         break;
     }
     return 0;
@@ -467,14 +424,14 @@ term_video(const TermCtx *c, OverheadTerm *t, GError **error)
     g_autoptr(GString) why = NULL;
     uint64_t total = 0;
 
-    g_autofree char *qxl_ram = fmt(QXL_RAM_DEFAULT_BYTES);
+    g_autofree char *qxl_ram = fmt(QEMU_QXL_RAM_DEFAULT);
 
     if (!c->spec->videos || c->spec->videos->len == 0)
         return 0;
     why = g_string_new(NULL);
     for (guint i = 0; i < c->spec->videos->len; i++) {
         const VmVideo *v = g_ptr_array_index(c->spec->videos, i);
-        const VideoDefault *d = video_default(v->model);
+        const QemuDevice *d = video_default(v->model);
         unsigned x, y;
         unsigned __int128 bytes = video_device_bytes(v, d, video_fb(v, d, &x, &y));
         g_autofree char *size = NULL;
@@ -482,14 +439,14 @@ term_video(const TermCtx *c, OverheadTerm *t, GError **error)
         if (bytes > UINT64_MAX || !g_uint64_checked_add(&total, total, (uint64_t)bytes))
             return fail_overflow(error, "video");
         size = fmt((uint64_t)bytes);
-        g_string_append_printf(why, "%s%s %s (%s%s%s at %ux%u%s)", i ? " + " : "",
-                               v->model ? v->model : "?", size,
-                               d->kind == FB_NONE  ? "nothing in qemu"
-                               : d->kind == FB_QXL ? "its bar-0 RAM (ram_size, default "
-                                                   : "two framebuffers",
-                               d->kind == FB_QXL ? qxl_ram : "",
-                               d->kind == FB_QXL ? "), which qemu fills, and two framebuffers" : "",
-                               x, y, v->xres ? ", xres/yres given" : "");
+        g_string_append_printf(
+            why, "%s%s %s (%s%s%s at %ux%u%s)", i ? " + " : "", v->model ? v->model : "?", size,
+            d->fb == QEMU_FB_NONE  ? "nothing in qemu"
+            : d->fb == QEMU_FB_QXL ? "its bar-0 RAM (ram_size, default "
+                                   : "two framebuffers",
+            d->fb == QEMU_FB_QXL ? qxl_ram : "",
+            d->fb == QEMU_FB_QXL ? "), which qemu fills, and two framebuffers" : "", x, y,
+            v->xres ? ", xres/yres given" : "");
     }
     t->basis = BASIS_MEASURED;
     t->bytes = total;

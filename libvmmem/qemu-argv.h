@@ -5,7 +5,7 @@
 #include <stdbool.h>
 
 /* Stage 1: argv -> a flat list of options.  qemu accepts "-opt" and "--opt"; whether an option
- * takes an argument comes from a table of qemu-system-x86_64's options (qemu-options.hx, 7.2).
+ * takes an argument comes from qemu-system-x86_64 7.2's option table (qemu-catalog.h).
  * An option missing from the table is assumed to take an argument when the next word does not
  * start with '-' (so an unknown option never stops a launch).  A bare word is qemu's implicit
  * -hda and is reported as name "hda". */
@@ -23,7 +23,3 @@ typedef struct {
 /* Returns a GArray of QemuArg.  Errors: a known option that needs an argument at the end of argv
  * (-EINVAL, names the option), too many arguments (-E2BIG). */
 int qemu_argv_split(int argc, const char *const *argv, GArray **ret_args, GError **error);
-
-/* Whether qemu knows the option @name (without dashes) and, when it does, whether it takes an
- * argument. */
-bool qemu_argv_lookup(const char *name, bool *ret_has_arg);

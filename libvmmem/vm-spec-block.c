@@ -106,39 +106,6 @@ spec_handle_kernel(ParseState *st, GError **error)
     return 0;
 }
 
-static const char *const block_format_drivers[] = {
-    "qcow2", "qed",       "vmdk",  "vdi",   "vpc", "vhdx", "raw",
-    "luks",  "parallels", "bochs", "cloop", "dmg", "qcow",
-};
-
-/* Nodes that pass I/O to their file= child: neither an image nor storage. */
-static const char *const block_filter_drivers[] = {
-    "throttle",          "copy-on-read",    "compress",    "preallocate",
-    "blkdebug",          "blklogwrite",     "blkreplay",   "blkverify",
-    "copy-before-write", "snapshot-access", "replication",
-};
-
-bool
-spec_str_in(const char *s, const char *const *list, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (g_strcmp0(s, list[i]) == 0)
-            return true;
-    return false;
-}
-
-static bool
-is_format_driver(const char *driver)
-{
-    return spec_str_in(driver, block_format_drivers, G_N_ELEMENTS(block_format_drivers));
-}
-
-static bool
-is_filter_driver(const char *driver)
-{
-    return spec_str_in(driver, block_filter_drivers, G_N_ELEMENTS(block_filter_drivers));
-}
-
 int
 spec_handle_blockdev(ParseState *st, GError **error)
 {
@@ -204,14 +171,15 @@ spec_finish_blockdevs(ParseState *st)
     for (guint i = 0; i < st->blocks->len; i++) {
         BlockNode *b = g_ptr_array_index(st->blocks, i);
         const char *filename;
-        if (!is_format_driver(b->driver))
+        if (!qemu_catalog_is_block_format(b->driver))
             continue;
         bool direct = walk_block_chain(st, b, &filename);
         add_disk(st, b->node_name, b->driver, filename, direct, b->qcow2_cache);
     }
     for (guint i = 0; i < st->blocks->len; i++) {
         BlockNode *b = g_ptr_array_index(st->blocks, i);
-        if (!b->driver || b->reached || is_format_driver(b->driver) || is_filter_driver(b->driver))
+        if (!b->driver || b->reached || qemu_catalog_is_block_format(b->driver) ||
+            qemu_catalog_is_block_filter(b->driver))
             continue;
         add_disk(st, b->node_name, "raw", b->filename, b->direct, 0);
     }

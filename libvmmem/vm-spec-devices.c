@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Stage 2, devices: -netdev, -nic, -net, -device (the table of what QEMU 7.2 devices cost),
+/* Stage 2, devices: -netdev, -nic, -net, -device (what each QEMU 7.2 device is: qemu-catalog.c),
  * -global, -vga, displays. */
 #include "vm-spec-internal.h"
 
@@ -86,130 +86,16 @@ spec_handle_net(ParseState *st, GError **error)
 
 /* ---- video and display ---- */
 
-typedef enum {
-    PROP_UINT, /* qdev integer */
-    PROP_SIZE, /* qdev size: suffixes allowed */
-} PropType;
-
-typedef struct {
-    const char *key;
-    uint64_t unit;
-    PropType type;
-    const char *shadowed_by; /* ignored when this key is given too */
-} VramProp;
-
-static const VramProp vga_vram[] = {
-    {"vgamem_mb", MiB, PROP_UINT, NULL},
-    {NULL, 0, 0, NULL},
-};
-
-/* qxl: ram_size_mb and vram_size_mb, when given, replace ram_size and vram_size. */
-static const VramProp qxl_vram[] = {
-    {"ram_size", 1, PROP_UINT, "ram_size_mb"},
-    {"ram_size_mb", MiB, PROP_UINT, NULL},
-    {"vram_size", 1, PROP_UINT, "vram_size_mb"},
-    {"vram_size_mb", MiB, PROP_UINT, NULL},
-    {"vram64_size_mb", MiB, PROP_UINT, NULL},
-    {"vgamem_mb", MiB, PROP_UINT, NULL},
-    {NULL, 0, 0, NULL},
-};
-
-static const VramProp virtio_gpu_vram[] = {
-    {"max_hostmem", 1, PROP_SIZE, NULL},
-    {NULL, 0, 0, NULL},
-};
-
-static const VramProp no_vram[] = {
-    {NULL, 0, 0, NULL},
-};
-
-typedef enum {
-    DEV_NIC = 1u << 0,
-    DEV_VIDEO = 1u << 1,
-    /* In qemu's default_list (vl.c): the card replaces the default VGA.  virtio-gpu-pci, qxl,
-     * bochs-display and ramfb are not, so qemu adds a std VGA next to them. */
-    DEV_VGA_CLASS = 1u << 2,
-    DEV_VFIO = 1u << 3,
-    DEV_MEMDEV = 1u << 4,     /* plugs its whole memdev= backend */
-    DEV_VIRTIO_MEM = 1u << 5, /* plugs requested-size of its memdev= backend */
-} DeviceTraits;
-
-typedef struct {
-    const char *driver;
-    unsigned traits;
-    const VramProp *vram;
-} DeviceInfo;
-
-static const DeviceInfo device_table[] = {
-    {"virtio-net-pci", DEV_NIC, NULL},
-    {"virtio-net-pci-non-transitional", DEV_NIC, NULL},
-    {"virtio-net-pci-transitional", DEV_NIC, NULL},
-    {"virtio-net-device", DEV_NIC, NULL},
-    {"e1000", DEV_NIC, NULL},
-    {"e1000e", DEV_NIC, NULL},
-    {"e1000-82544gc", DEV_NIC, NULL},
-    {"e1000-82545em", DEV_NIC, NULL},
-    {"rtl8139", DEV_NIC, NULL},
-    {"vmxnet3", DEV_NIC, NULL},
-    {"ne2k_pci", DEV_NIC, NULL},
-    {"pcnet", DEV_NIC, NULL},
-    {"i82559er", DEV_NIC, NULL},
-    {"igb", DEV_NIC, NULL},
-    {"usb-net", DEV_NIC, NULL},
-
-    {"VGA", DEV_VIDEO | DEV_VGA_CLASS, vga_vram},
-    {"isa-vga", DEV_VIDEO | DEV_VGA_CLASS, vga_vram},
-    {"secondary-vga", DEV_VIDEO, vga_vram},
-    {"bochs-display", DEV_VIDEO, vga_vram},
-    {"cirrus-vga", DEV_VIDEO | DEV_VGA_CLASS, vga_vram},
-    {"isa-cirrus-vga", DEV_VIDEO | DEV_VGA_CLASS, vga_vram},
-    {"vmware-svga", DEV_VIDEO | DEV_VGA_CLASS, vga_vram},
-    {"ati-vga", DEV_VIDEO | DEV_VGA_CLASS, vga_vram},
-    {"qxl", DEV_VIDEO, qxl_vram},
-    {"qxl-vga", DEV_VIDEO | DEV_VGA_CLASS, qxl_vram},
-    {"virtio-vga", DEV_VIDEO | DEV_VGA_CLASS, virtio_gpu_vram},
-    {"virtio-vga-gl", DEV_VIDEO | DEV_VGA_CLASS, virtio_gpu_vram},
-    {"vhost-user-vga", DEV_VIDEO | DEV_VGA_CLASS, no_vram},
-    {"virtio-gpu-pci", DEV_VIDEO, virtio_gpu_vram},
-    {"virtio-gpu-gl-pci", DEV_VIDEO, virtio_gpu_vram},
-    {"virtio-gpu-device", DEV_VIDEO, virtio_gpu_vram},
-    {"virtio-gpu-gl-device", DEV_VIDEO, virtio_gpu_vram},
-    {"vhost-user-gpu-pci", DEV_VIDEO, no_vram},
-    {"ramfb", DEV_VIDEO, no_vram},
-
-    {"vfio-pci", DEV_VFIO, NULL},
-    {"vfio-pci-nohotplug", DEV_VFIO, NULL},
-    {"vfio-platform", DEV_VFIO, NULL},
-    {"vfio-ap", DEV_VFIO, NULL},
-    {"vfio-ccw", DEV_VFIO, NULL},
-
-    {"pc-dimm", DEV_MEMDEV, NULL},
-    {"nvdimm", DEV_MEMDEV, NULL},
-    {"virtio-pmem-pci", DEV_MEMDEV, NULL},
-    /* ivshmem's backend is shared with other processes, but this qemu maps and may fault it. */
-    {"ivshmem-plain", DEV_MEMDEV, NULL},
-    {"virtio-mem-pci", DEV_VIRTIO_MEM, NULL},
-    {"virtio-mem-ccw", DEV_VIRTIO_MEM, NULL},
-};
-
-static const DeviceInfo *
-find_device(const char *driver)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(device_table); i++)
-        if (g_strcmp0(driver, device_table[i].driver) == 0)
-            return &device_table[i];
-    return NULL;
-}
-
 static int
-vram_prop(ParseState *st, const QemuOpts *opts, const VramProp *p, uint64_t *ret, GError **error)
+vram_prop(ParseState *st, const QemuOpts *opts, const QemuVramProp *p, uint64_t *ret,
+          GError **error)
 {
     uint64_t value = 0;
     int r;
 
     if (p->shadowed_by && qemu_opts_get(opts, p->shadowed_by))
         return 0;
-    if (p->type == PROP_SIZE)
+    if (p->type == QEMU_PROP_SIZE)
         r = spec_opt_size(st, opts, p->key, 1, &value, error);
     else
         r = spec_opt_qdev_uint(st, opts, p->key, &value, error);
@@ -231,17 +117,13 @@ spec_add_video(ParseState *st, const char *model, uint64_t vram_bytes)
 }
 
 static int
-device_video(ParseState *st, const QemuOpts *opts, const DeviceInfo *info, GError **error)
+device_video(ParseState *st, const QemuOpts *opts, const QemuDevice *info, GError **error)
 {
-    static const VramProp qxl_ram[] = {
-        {"ram_size", 1, PROP_UINT, "ram_size_mb"},
-        {"ram_size_mb", MiB, PROP_UINT, NULL},
-    };
     uint64_t vram = 0, xres = 0, yres = 0, ram = 0;
     VmVideo *v;
     int r;
 
-    for (const VramProp *p = info->vram; p && p->key; p++) {
+    for (const QemuVramProp *p = info->vram; p && p->key; p++) {
         r = vram_prop(st, opts, p, &vram, error);
         if (r < 0)
             return r;
@@ -251,22 +133,22 @@ device_video(ParseState *st, const QemuOpts *opts, const DeviceInfo *info, GErro
         return r;
     if (xres > G_MAXUINT16 || yres > G_MAXUINT16)
         return spec_refuse_in(st, st->cur, error, ERANGE, "xres or yres out of range");
-    if (info->vram == qxl_vram)
-        for (size_t i = 0; i < G_N_ELEMENTS(qxl_ram); i++)
-            if ((r = vram_prop(st, opts, &qxl_ram[i], &ram, error)) < 0)
+    if (info->fb == QEMU_FB_QXL)
+        for (const QemuVramProp *p = qemu_qxl_ram_props; p->key; p++)
+            if ((r = vram_prop(st, opts, p, &ram, error)) < 0)
                 return r;
     spec_add_video(st, info->driver, vram);
     v = g_ptr_array_index(st->spec->videos, st->spec->videos->len - 1);
     v->xres = (unsigned)xres;
     v->yres = (unsigned)yres;
     v->qxl_ram = ram;
-    if (info->traits & DEV_VGA_CLASS)
+    if (info->traits & QEMU_DEV_VGA_CLASS)
         st->vga_replaced = true;
     return 0;
 }
 
 static int
-device_memory(ParseState *st, const QemuOpts *opts, const DeviceInfo *info, GError **error)
+device_memory(ParseState *st, const QemuOpts *opts, const QemuDevice *info, GError **error)
 {
     const char *memdev = qemu_opts_get(opts, "memdev");
     uint64_t requested = 0;
@@ -274,12 +156,12 @@ device_memory(ParseState *st, const QemuOpts *opts, const DeviceInfo *info, GErr
 
     if (!memdev)
         return spec_refuse_in(st, st->cur, error, EINVAL, "memory device without memdev=");
-    if (info->traits & DEV_VIRTIO_MEM) {
+    if (info->traits & QEMU_DEV_VIRTIO_MEM) {
         r = spec_opt_size(st, opts, "requested-size", 1, &requested, error);
         if (r < 0)
             return r;
     }
-    spec_add_mem_ref(st, memdev, (info->traits & DEV_VIRTIO_MEM) != 0, requested);
+    spec_add_mem_ref(st, memdev, (info->traits & QEMU_DEV_VIRTIO_MEM) != 0, requested);
     return 0;
 }
 
@@ -287,22 +169,22 @@ int
 spec_handle_device(ParseState *st, GError **error)
 {
     g_autoptr(QemuOpts) opts = NULL;
-    const DeviceInfo *info;
+    const QemuDevice *info;
     int r;
 
     r = spec_parse_opts(st, "driver", &opts, error);
     if (r < 0)
         return r;
-    info = find_device(qemu_opts_get(opts, "driver"));
+    info = qemu_catalog_device(qemu_opts_get(opts, "driver"));
     if (!info)
         return 0;
-    if (info->traits & DEV_NIC)
+    if (info->traits & QEMU_DEV_NIC)
         st->spec->nics++;
-    if (info->traits & DEV_VFIO)
+    if (info->traits & QEMU_DEV_VFIO)
         st->spec->vfio++;
-    if (info->traits & DEV_VIDEO)
+    if (info->traits & QEMU_DEV_VIDEO)
         return device_video(st, opts, info, error);
-    if (info->traits & (DEV_MEMDEV | DEV_VIRTIO_MEM))
+    if (info->traits & (QEMU_DEV_MEMDEV | QEMU_DEV_VIRTIO_MEM))
         return device_memory(st, opts, info, error);
     return 0;
 }
@@ -313,7 +195,7 @@ spec_handle_global(ParseState *st, GError **error)
 {
     const char *arg = st->cur->arg ? st->cur->arg : "";
     g_autofree char *driver = NULL;
-    const DeviceInfo *info;
+    const QemuDevice *info;
 
     if (g_str_has_prefix(arg, "driver=")) {
         g_autoptr(QemuOpts) opts = NULL;
@@ -324,29 +206,20 @@ spec_handle_global(ParseState *st, GError **error)
     } else {
         driver = g_strndup(arg, strcspn(arg, "."));
     }
-    info = find_device(driver);
-    if (info && (info->traits & DEV_VGA_CLASS))
+    info = qemu_catalog_device(driver);
+    if (info && (info->traits & QEMU_DEV_VGA_CLASS))
         st->vga_replaced = true;
     return 0;
 }
 
-typedef struct {
-    const char *type;
-    const char *model; /* NULL: no card */
-} VgaType;
-
-static const VgaType vga_types[] = {
-    {"std", "VGA"},     {"cirrus", "cirrus-vga"}, {"vmware", "vmware-svga"},
-    {"qxl", "qxl-vga"}, {"virtio", "virtio-vga"}, {"none", NULL},
-};
-
 int
 spec_handle_vga(ParseState *st, GError **error)
 {
+    const char *model;
+
     st->vga_option = true;
-    for (size_t i = 0; i < G_N_ELEMENTS(vga_types); i++)
-        if (g_strcmp0(st->cur->arg, vga_types[i].type) == 0 && vga_types[i].model)
-            spec_add_video(st, vga_types[i].model, 0);
+    if (qemu_catalog_vga(st->cur->arg, &model) && model)
+        spec_add_video(st, model, 0);
     return 0;
 }
 
@@ -369,10 +242,6 @@ spec_handle_spice(ParseState *st, GError **error)
     return 0;
 }
 
-static const char *const gui_displays[] = {
-    "gtk", "sdl", "egl-headless", "spice-app", "cocoa", "dbus",
-};
-
 int
 spec_handle_display(ParseState *st, GError **error)
 {
@@ -384,7 +253,7 @@ spec_handle_display(ParseState *st, GError **error)
     /* "-display vnc=:0" is -vnc in disguise. */
     if (strcmp(type, "vnc") == 0)
         st->spec->vnc = true;
-    else if (spec_str_in(type, gui_displays, G_N_ELEMENTS(gui_displays)))
+    else if (qemu_catalog_is_gui_display(type))
         st->spec->gui = true;
     return 0;
 }

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "host.h"
 #include "qemu-argv.h"
+#include "qemu-catalog.h"
 #include "qemu-opts.h"
 #include "quote.h"
 #include "size.h"
@@ -154,7 +155,6 @@ int spec_handle_blockdev(ParseState *st, GError **error);
 int spec_handle_disk_path(ParseState *st, GError **error);
 int spec_handle_drive(ParseState *st, GError **error);
 int spec_handle_kernel(ParseState *st, GError **error);
-bool spec_str_in(const char *s, const char *const *list, size_t n);
 
 /* vm-spec-devices.c */
 void spec_add_video(ParseState *st, const char *model, uint64_t vram_bytes);

@@ -116,22 +116,6 @@ spec_handle_realtime(ParseState *st, GError **error)
 
 /* ---- -object ---- */
 
-static const char *const memory_backend_types[] = {
-    "memory-backend-ram",
-    "memory-backend-file",
-    "memory-backend-memfd",
-    "memory-backend-epc",
-};
-
-static bool
-is_memory_backend(const char *qom_type)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(memory_backend_types); i++)
-        if (strcmp(qom_type, memory_backend_types[i]) == 0)
-            return true;
-    return false;
-}
-
 static VmMemBackend *
 find_backend(const ParseState *st, const char *id)
 {
@@ -202,7 +186,7 @@ spec_handle_object(ParseState *st, GError **error)
     qom_type = qemu_opts_get(opts, "qom-type");
     if (!qom_type)
         return spec_refuse_in(st, st->cur, error, EINVAL, "no qom-type");
-    if (is_memory_backend(qom_type))
+    if (qemu_catalog_is_memory_backend(qom_type))
         return handle_memory_backend(st, opts, qom_type, error);
     if (strcmp(qom_type, "iothread") == 0)
         st->spec->iothreads++;

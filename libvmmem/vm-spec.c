@@ -355,7 +355,7 @@ const char *
 vm_spec_option_unknown_to_splitter(void)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(option_table); i++) {
-        if (!qemu_argv_lookup(option_table[i].name, NULL))
+        if (!qemu_catalog_option(option_table[i].name, NULL))
             return option_table[i].name;
     }
     return NULL;

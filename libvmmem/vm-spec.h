@@ -109,7 +109,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmSpec, vm_spec_free)
  * @error with one line naming the argument and, if @ret_bad_index, the argv index at fault. */
 int vm_spec_parse(int argc, const char *const *argv, const HostInfo *host, VmSpec **ret_spec,
                   int *ret_bad_index, GError **error);
-/* The first option vm-spec.c handles that qemu-argv.c's table (the one list of qemu's options
- * and their arity) does not know, or NULL: the two must never disagree on how a command line
- * splits. */
+/* The first option vm-spec.c handles that qemu-catalog.c's table (the one list of qemu's
+ * options and their arity) does not know, or NULL: the two must never disagree on how a command
+ * line splits. */
 const char *vm_spec_option_unknown_to_splitter(void);

@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "qemu-argv.h"
+#include "qemu-catalog.h"
 
 #define MAX_WORDS 12
 
@@ -394,12 +395,12 @@ test_table(void)
     for (size_t i = 0; i < G_N_ELEMENTS(qemu_72_options); i++) {
         g_test_message("-%s", qemu_72_options[i].name);
         has_arg = !qemu_72_options[i].has_arg;
-        g_assert_true(qemu_argv_lookup(qemu_72_options[i].name, &has_arg));
+        g_assert_true(qemu_catalog_option(qemu_72_options[i].name, &has_arg));
         g_assert_cmpint(has_arg, ==, qemu_72_options[i].has_arg);
     }
     for (size_t i = 0; i < G_N_ELEMENTS(unknown); i++)
-        g_assert_false(qemu_argv_lookup(unknown[i], &has_arg));
-    g_assert_true(qemu_argv_lookup("object", NULL));
+        g_assert_false(qemu_catalog_option(unknown[i], &has_arg));
+    g_assert_true(qemu_catalog_option("object", NULL));
 }
 
 int

@@ -58,9 +58,10 @@ typedef struct vmmem_calibration vmmem_calibration;
 typedef struct vmmem_host vmmem_host;
 
 /* The version of this header, at compile time; vmmem_version() is the library's, at run time
- * ("0.1.0").  VMMEM_CHECK_VERSION(0, 1, 0): this header is at least 0.1.0. */
+ * ("0.4.0").  The minor number follows the symbol version nodes: what the header marks "since
+ * 0.4" is there when VMMEM_CHECK_VERSION(0, 4, 0). */
 #define VMMEM_VERSION_MAJOR 0
-#define VMMEM_VERSION_MINOR 1
+#define VMMEM_VERSION_MINOR 4
 #define VMMEM_VERSION_MICRO 0
 #define VMMEM_CHECK_VERSION(major, minor, micro)                                                   \
     (VMMEM_VERSION_MAJOR > (major) ||                                                              \

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "error.h"
 
+#include <stdint.h>
 #include <string.h>
+
+#include "quote.h"
 
 /* clang-format would space the quark's name into "vmmem - error - quark". */
 /* clang-format off */
@@ -9,20 +12,14 @@ G_DEFINE_QUARK(vmmem-error-quark, vmmem_error)
 /* clang-format on */
 
 /* Messages quote hostile input (argv, config, names); whatever it holds, a message stays one
- * printable line: control characters become \xNN. */
+ * printable line, by the rule of every quoted value (quote.h), uncut. */
 static char *
 one_line(char *msg)
 {
-    GString *s = g_string_sized_new(strlen(msg));
+    char *line = quote_for_message(msg, SIZE_MAX);
 
-    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f)
-            g_string_append_printf(s, "\\x%02x", *p);
-        else
-            g_string_append_c(s, (char)*p);
-    }
     g_free(msg);
-    return g_string_free(s, FALSE);
+    return line;
 }
 
 int

@@ -8,7 +8,8 @@
 # under the version node it is listed in; nothing else may be exported (a missing `local: *;` or a
 # stray VMMEM_PUBLIC would leak internals that callers then depend on); the soname must be
 # libvmmem.so.0.  When the public header sits where the source tree keeps it, every function it
-# declares must be listed too, so that a new entry point cannot be forgotten in the script.
+# declares must be listed too, so that a new entry point cannot be forgotten in the script, and
+# its VMMEM_VERSION_MAJOR.MINOR must be the newest node.
 set -eu
 
 SONAME=libvmmem.so.0
@@ -117,6 +118,13 @@ if [ -f "$header" ]; then
         echo "FAIL: $name is listed in $(basename "$sym") but not declared in vmmem.h" >&2
         fail=1
     done
+    # VMMEM_CHECK_VERSION(0, N, 0) must guard what the newest node LIBVMMEM_0.N added.
+    newest=$(sed 's/^LIBVMMEM_//' "$tmp/nodes" | sort -t. -k1,1n -k2,2n | tail -n 1)
+    macros=$(sed -n 's/^#define VMMEM_VERSION_MAJOR \([0-9]*\)$/\1/p; s/^#define VMMEM_VERSION_MINOR \([0-9]*\)$/\1/p' "$header" | paste -sd.)
+    if [ "$macros" != "$newest" ]; then
+        echo "FAIL: vmmem.h says version ${macros:-none}, the newest symbol node is LIBVMMEM_$newest" >&2
+        fail=1
+    fi
 fi
 
 # A manager that links libvmmem must not pull in what only the launchers use: libseccomp, and

@@ -1,6 +1,6 @@
 #!/bin/bash
 # QEMU as the parser's oracle: the guest RAM vmmem finds in a corpus of command lines (plain
-# -m, slots and dimms, an unused backend, NUMA, libvirt's JSON objects, memfd, virtio-mem,
+# -m, slots and dimms, nvdimms, an unused backend, NUMA, libvirt's JSON objects, memfd, virtio-mem,
 # hugetlbfs) against what the real qemu, started stopped, reports over QMP (tests/vm/qmp-oracle.py).
 . "$(dirname "$0")/lib.sh"
 require_kvm
@@ -18,6 +18,6 @@ out=$("$src/tests/vm/qmp-oracle.py" "$VMMEM" "$src/tests/vm/qmp-oracle.corpus" 2
 }
 while read -r line; do echo "# $line"; done <<<"$out"
 n=$(grep -c '^ok ' <<<"$out")
-[[ $n -ge 14 ]] || fail "the oracle ran $n command lines"
+[[ $n -ge 16 ]] || fail "the oracle ran $n command lines"
 ok "qemu agrees with vmmem on the guest RAM of $n command lines, byte for byte"
 finish

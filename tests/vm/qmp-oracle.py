@@ -2,14 +2,15 @@
 """qmp-oracle.py VMMEM CORPUS
 
 QEMU as the parser's oracle: for each command line of CORPUS (one per line, shell words; '#'
-comments), asks `VMMEM explain --json` for the guest RAM vmmem found, then starts the real
-qemu-system-x86_64 with the same arguments, stopped (-S), and asks it over QMP how much memory
-the guest has: query-memory-size-summary (base memory), query-memory-devices (a pc-dimm's or
-nvdimm's size; a virtio-mem device's requested-size, which is all the guest may plug until a
-manager resizes it, and then vmmem_scope_update() follows) and query-memdev (every backend, to
-show which exist).  vmmem's guest_ram + hugetlb_ram must equal it, byte for
-byte.  TAP on stdout.  Runs in the test VM (tests/integration/qmp-oracle.sh): qemu maps the
-guest RAM, hugetlbfs lines need huge pages reserved there.
+comments; @WORKDIR@ stands for a fresh directory, for file-backed memory), asks `VMMEM explain
+--json` for the guest RAM vmmem found, then starts the real qemu-system-x86_64 with the same
+arguments, stopped (-S), and asks it over QMP how much memory the guest has:
+query-memory-size-summary (base memory), query-memory-devices (a pc-dimm's or nvdimm's size; a
+virtio-mem device's requested-size, which is all the guest may plug until a manager resizes it,
+and then vmmem_scope_update() follows) and query-memdev (every backend, to show which exist).
+vmmem's guest_ram + hugetlb_ram must equal it, byte for byte.  TAP on stdout.  Runs in the test
+VM (tests/integration/qmp-oracle.sh): qemu maps the guest RAM, hugetlbfs lines need huge pages
+reserved there.
 """
 import json
 import os
@@ -35,7 +36,7 @@ def qemu_memory(args, workdir):
         devices = q.execute("query-memory-devices")
         memdevs = q.execute("query-memdev")
         q.execute("quit")
-    except SystemExit:
+    except (SystemExit, OSError):
         p.kill()
         err = p.communicate()[1].decode(errors="replace").strip()
         raise RuntimeError(f"qemu did not answer: {err}")
@@ -57,17 +58,17 @@ def main():
         lines = [line.strip() for line in f if line.strip() and not line.startswith("#")]
     for line in lines:
         n += 1
-        args = shlex.split(line)
-        env = dict(os.environ, VMMEM_CONFIG="/dev/null")
-        out = subprocess.run([vmmem, "explain", "--json", "--"] + args, env=env,
-                             capture_output=True, text=True)
-        if out.returncode != 0:
-            print(f"not ok {n} - {line}: vmmem explain failed: {out.stderr.strip()}")
-            failed += 1
-            continue
-        e = json.loads(out.stdout)
-        ours = e["guest_ram"] + e["hugetlb_ram"]
         with tempfile.TemporaryDirectory() as workdir:
+            args = [a.replace("@WORKDIR@", workdir) for a in shlex.split(line)]
+            env = dict(os.environ, VMMEM_CONFIG="/dev/null")
+            out = subprocess.run([vmmem, "explain", "--json", "--"] + args, env=env,
+                                 capture_output=True, text=True)
+            if out.returncode != 0:
+                print(f"not ok {n} - {line}: vmmem explain failed: {out.stderr.strip()}")
+                failed += 1
+                continue
+            e = json.loads(out.stdout)
+            ours = e["guest_ram"] + e["hugetlb_ram"]
             try:
                 theirs, how, memdevs = qemu_memory(args, workdir)
             except RuntimeError as err:

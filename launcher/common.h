@@ -16,6 +16,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_scope, vmmem_scope_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_calibration, vmmem_calibration_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_error, vmmem_error_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_host, vmmem_host_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vmmem_status, vmmem_status_free)
 
 /* The launchers are the logging layer: every failure is printed once, as one line
  * "PROGRAM: message", by the code that decides to give up. */

@@ -5,6 +5,7 @@
  *   vmmem run [OPTIONS] -- QEMU-ARGS...                 run qemu in its envelope, report after
  *   vmmem calibrate [--json] [OPTIONS] -- QEMU-ARGS...  run qemu with room, measure its overhead
  *   vmmem gc [--parent P]                               remove empty scopes left behind
+ *   vmmem status [--json] [NAME|PID]                    every envelope on this host
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -782,6 +783,94 @@ cmd_host(int argc, char **argv)
     return 0;
 }
 
+/* "-" for a figure this host or this caller cannot know. */
+static char *
+size_or_dash(int known, uint64_t bytes)
+{
+    return known ? format_size(bytes) : g_strdup("-");
+}
+
+static void
+print_status_table(const vmmem_status *status)
+{
+    uint64_t sum = 0, mem_total = vmmem_status_get_mem_total(status);
+    size_t n = vmmem_status_get_n_envelopes(status);
+    g_autofree char *total = format_size(mem_total), *sum_text = NULL;
+
+    printf("%-20s %8s %10s %10s %10s %10s %10s %10s %16s %8s %-18s %-13s %s\n", "VM", "PID",
+           "GUEST RAM", "BUDGET", "MAX", "HIGH", "CURRENT", "PEAK", "OVERHEAD USED", "SWAP",
+           "HIGH/MAX/OOM/KILL", "PSI SOME/FULL", "KSM");
+    for (size_t i = 0; i < n; i++) {
+        const vmmem_status_envelope *e = vmmem_status_get_envelope(status, i);
+        g_autofree char *pid =
+            e->qemu_pid ? g_strdup_printf("%d", (int)e->qemu_pid) : g_strdup("-");
+        g_autofree char *ram = format_size(e->guest_ram);
+        g_autofree char *budget = format_size(e->overhead_budget);
+        g_autofree char *max = format_size(e->memory_max);
+        g_autofree char *high =
+            e->memory_high == VMMEM_LIMIT_MAX ? g_strdup("max") : format_size(e->memory_high);
+        g_autofree char *current = format_size(e->memory_current);
+        g_autofree char *peak = size_or_dash(e->has_memory_peak, e->memory_peak);
+        g_autofree char *swap = size_or_dash(e->has_swap_current, e->swap_current);
+        g_autofree char *used = size_or_dash(e->has_guest_resident, e->overhead_used);
+        g_autofree char *used_pct =
+            e->has_guest_resident && e->overhead_budget
+                ? g_strdup_printf("%s (%.0f%%)", used,
+                                  100.0 * (double)e->overhead_used / (double)e->overhead_budget)
+                : g_strdup(used);
+        g_autofree char *events =
+            g_strdup_printf("%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64, e->events.high,
+                            e->events.max, e->events.oom, e->events.oom_kill);
+        g_autofree char *psi =
+            e->has_pressure
+                ? g_strdup_printf("%.2f/%.2f", e->pressure_some_avg10, e->pressure_full_avg10)
+                : g_strdup("-");
+        g_autofree char *ksm =
+            e->has_ksm ? g_strdup_printf("%" PRIu64, e->ksm_merging_pages) : g_strdup("-");
+        /* A table cell: control bytes of a hostile -name would move the terminal's cursor. */
+        g_autofree char *name = g_strdup(e->name);
+        for (char *c = name; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                *c = '?';
+
+        sum += e->memory_max;
+        printf("%-20s %8s %10s %10s %10s %10s %10s %10s %16s %8s %-18s %-13s %s\n", name, pid, ram,
+               budget, max, high, current, peak, used_pct, swap, events, psi, ksm);
+    }
+    sum_text = format_size(sum);
+    printf("host: %zu envelope(s), memory.max %s of MemTotal %s (%.0f%%)\n", n, sum_text, total,
+           mem_total ? 100.0 * (double)sum / (double)mem_total : 0.0);
+}
+
+/* Every envelope on this host, or the one VM named (or whose qemu has that pid). */
+static int
+cmd_status(int argc, char **argv)
+{
+    g_autoptr(GOptionContext) ctx = NULL;
+    g_autoptr(GError) gerr = NULL;
+    g_autoptr(vmmem_status) status = NULL;
+    vmmem_error *error = NULL;
+
+    g_set_prgname("vmmem status");
+    ctx = g_option_context_new("[NAME|PID]");
+    g_option_context_add_main_entries(ctx, json_entries, NULL);
+    if (!g_option_context_parse(ctx, &argc, &argv, &gerr))
+        die(2, "%s", gerr->message);
+    if (argc > 2)
+        die(2, "unexpected argument '%s' (status takes one VM name or qemu pid)", argv[2]);
+    if (vmmem_status_new(argc == 2 ? argv[1] : NULL, 0, &status, &error) < 0)
+        die_vmmem(1, error);
+    if (arg_json) {
+        g_autofree char *json = NULL;
+        if (vmmem_status_to_json(status, 0, &json, &error) < 0)
+            die_vmmem(1, error);
+        printf("%s\n", json);
+    } else {
+        print_status_table(status);
+    }
+    return 0;
+}
+
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -793,6 +882,7 @@ static const struct {
      "Run qemu with room to spare, measure its real overhead, compare it with the budget"},
     {"gc", cmd_gc, "Remove empty vmmem scopes left behind by exited VMs"},
     {"host", cmd_host, "Print this machine's facts as JSON, to plan for it elsewhere (--host)"},
+    {"status", cmd_status, "Every envelope on this host: limits, usage, overhead, events"},
 };
 
 static void

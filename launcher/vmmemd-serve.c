@@ -545,7 +545,7 @@ serve(int fd, const VmmemdServeOptions *opts, const struct ucred *cred, VmmemdRe
     r = envelope_compute(spec, host, config, profile, g_steal_pointer(&warnings), &envelope, error);
     if (r < 0)
         goto out;
-    r = cgroup_plan_new_existing(envelope, domain->domain, &plan, error);
+    r = cgroup_plan_new_existing(envelope, domain->domain, spec->name, &plan, error);
     if (r < 0)
         goto out;
     scope = cgroup_scope_new(&cgroup_backend_fs, g_steal_pointer(&plan));

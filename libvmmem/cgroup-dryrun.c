@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The dry-run backend: `vmmem explain` and `--dry-run`.  It records what the cgroupfs backend
  * would do, in order, and touches nothing. */
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cgroup-backend.h"
 #include "error.h"
+#include "quote.h"
 
 static void record(CgroupScope *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
@@ -17,6 +19,16 @@ record(CgroupScope *s, const char *fmt, ...)
     va_start(ap, fmt);
     g_ptr_array_add(s->actions, g_strdup_vprintf(fmt, ap));
     va_end(ap);
+}
+
+static void
+record_labels(CgroupScope *s, const CgroupPlan *plan)
+{
+    for (guint i = 0; i < plan->labels->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(plan->labels, i);
+        g_autofree char *quoted = quote_for_message(w->value, SIZE_MAX);
+        record(s, "set attribute %s = %s on %s", w->file, quoted, plan->path);
+    }
 }
 
 static int
@@ -35,6 +47,7 @@ dry_create(CgroupScope *s, GError **error)
         record(s, "write %s/%s = %s%s", s->plan->path, w->file, w->value,
                w->optional ? " (if the kernel has it)" : "");
     }
+    record_labels(s, s->plan);
     return 0;
 }
 
@@ -46,6 +59,7 @@ dry_adopt(CgroupScope *s, GError **error)
         record(s, "write %s/%s = %s (if it still holds %s)%s", s->plan->path, w->file, w->value,
                w->unset, w->optional ? " (if the kernel has it)" : "");
     }
+    record_labels(s, s->plan);
     return 0;
 }
 
@@ -100,6 +114,7 @@ dry_update(CgroupScope *s, CgroupPlan *plan, GError **error)
         record(s, "write %s/%s = %s%s", plan->path, w->file, w->value,
                w->optional ? " (if the kernel has it)" : "");
     }
+    record_labels(s, plan);
     cgroup_plan_free(s->plan);
     s->plan = plan;
     return 0;

@@ -21,6 +21,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cgroup-backend.h"
@@ -330,6 +331,53 @@ read_back(CgroupScope *s, GError **error)
     return 0;
 }
 
+/* After the limits: a cgroup that carries the labels is one whose limits are in force. */
+static int
+apply_labels(CgroupScope *s, const GPtrArray *labels, GError **error)
+{
+    for (guint i = 0; i < labels->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(labels, i);
+
+        if (fsetxattr(fs(s)->scope_fd, w->file, w->value, strlen(w->value), 0) < 0)
+            return vmmem_fail(error, errno, "cannot set %s on cgroup '/%s': %s", w->file,
+                              s->plan->path,
+                              errno == EOPNOTSUPP ? "this kernel keeps no user.* attributes on "
+                                                    "cgroupfs (Linux 5.7 does)"
+                                                  : g_strerror(errno));
+    }
+    return 0;
+}
+
+/* What @labels' attributes hold now: "name", value-or-NULL pairs, to put back. */
+static GPtrArray *
+save_labels(CgroupScope *s, const GPtrArray *labels)
+{
+    GPtrArray *saved = g_ptr_array_new_with_free_func(g_free);
+
+    for (guint i = 0; i < labels->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(labels, i);
+        char buf[256];
+        ssize_t n = fgetxattr(fs(s)->scope_fd, w->file, buf, sizeof(buf) - 1);
+
+        g_ptr_array_add(saved, g_strdup(w->file));
+        g_ptr_array_add(saved, n >= 0 ? g_strndup(buf, (gsize)n) : NULL);
+    }
+    return saved;
+}
+
+static void
+restore_labels(CgroupScope *s, const GPtrArray *saved)
+{
+    for (guint i = 0; i + 1 < saved->len; i += 2) {
+        const char *name = g_ptr_array_index(saved, i), *value = g_ptr_array_index(saved, i + 1);
+
+        if (value)
+            (void)fsetxattr(fs(s)->scope_fd, name, value, strlen(value), 0);
+        else
+            (void)fremovexattr(fs(s)->scope_fd, name);
+    }
+}
+
 /* Every fd goes, and with them both locks, so that the object can try again. */
 static void
 undo_create(CgroupScope *s)
@@ -413,6 +461,9 @@ fs_create(CgroupScope *s, GError **error)
     r = read_back(s, error);
     if (r < 0)
         goto fail;
+    r = apply_labels(s, s->plan->labels, error);
+    if (r < 0)
+        goto fail;
     return 0;
 fail:
     undo_create(s);
@@ -453,6 +504,7 @@ static int
 fs_adopt(CgroupScope *s, GError **error)
 {
     g_autoptr(GPtrArray) originals = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) labels = NULL;
     int r;
 
     if (!s->plan->existing)
@@ -463,14 +515,18 @@ fs_adopt(CgroupScope *s, GError **error)
     r = cg_open_dir(fs(s)->root_fd, s->plan->path, s->plan->path, &fs(s)->scope_fd, error);
     if (r < 0)
         return r;
+    labels = save_labels(s, s->plan->labels);
     r = sort_out_kept(s, originals, error);
     if (r == 0 && s->plan->writes->len > 0) {
         r = apply_writes(s, error);
         if (r == 0)
             r = read_back(s, error);
     }
+    if (r == 0)
+        r = apply_labels(s, s->plan->labels, error);
     if (r < 0) {
         /* Someone else's cgroup: put back what it had, newest first. */
+        restore_labels(s, labels);
         for (guint i = originals->len; i >= 2; i -= 2)
             (void)cg_write(fs(s)->scope_fd, s->plan->path, g_ptr_array_index(originals, i - 2),
                            g_ptr_array_index(originals, i - 1), NULL);
@@ -712,6 +768,7 @@ static int
 fs_update(CgroupScope *s, CgroupPlan *plan, GError **error)
 {
     g_autoptr(GPtrArray) originals = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) labels = NULL;
     CgroupPlan *old;
     int r;
 
@@ -734,12 +791,16 @@ fs_update(CgroupScope *s, CgroupPlan *plan, GError **error)
     }
     old = s->plan;
     s->plan = plan;
+    labels = save_labels(s, plan->labels);
     r = apply_parent_writes(s, error);
     if (r == 0)
         r = apply_writes(s, error);
     if (r == 0)
         r = read_back(s, error);
+    if (r == 0)
+        r = apply_labels(s, plan->labels, error);
     if (r < 0) {
+        restore_labels(s, labels);
         /* Back to the limits it had, newest first. */
         for (guint i = originals->len; i >= 2; i -= 2)
             (void)cg_write(fs(s)->scope_fd, old->path, g_ptr_array_index(originals, i - 2),

@@ -142,6 +142,8 @@ cgroup_plan_free(CgroupPlan *plan)
             g_ptr_array_unref(plan->writes);
         if (plan->parent_writes)
             g_ptr_array_unref(plan->parent_writes);
+        if (plan->labels)
+            g_ptr_array_unref(plan->labels);
         g_free(plan);
     }
     return NULL;
@@ -183,6 +185,18 @@ plan_writes(CgroupPlan *plan, const Envelope *e, bool reset_protection)
               false);
 }
 
+/* @vm_name NULL: the VM's label is not written (an update keeps the one the scope has). */
+static void
+plan_labels(CgroupPlan *plan, const Envelope *e, const char *vm_name)
+{
+    if (vm_name)
+        add_write(plan->labels, CGROUP_LABEL_VM, g_strdup(vm_name), false);
+    add_write(plan->labels, CGROUP_LABEL_GUEST_RAM,
+              g_strdup_printf("%" G_GUINT64_FORMAT, e->guest_ram), false);
+    add_write(plan->labels, CGROUP_LABEL_OVERHEAD,
+              g_strdup_printf("%" G_GUINT64_FORMAT, e->overhead), false);
+}
+
 static void
 plan_parent_writes(CgroupPlan *plan, const Envelope *e)
 {
@@ -192,10 +206,10 @@ plan_parent_writes(CgroupPlan *plan, const Envelope *e)
         add_write(plan->parent_writes, "../memory.low", g_strdup("max"), false);
 }
 
-/* @limits: the envelope whose limits the scope gets. */
+/* @limits: the envelope whose limits the scope gets; @envelope: the one its labels describe. */
 static int
-new_scope_plan(const Envelope *limits, const Config *config, const char *vm_name,
-               CgroupPlan **ret_plan, GError **error)
+new_scope_plan(const Envelope *limits, const Envelope *envelope, const Config *config,
+               const char *vm_name, CgroupPlan **ret_plan, GError **error)
 {
     g_autoptr(CgroupPlan) plan = NULL;
     const char *parent = config ? config->parent : VMMEM_DEFAULT_PARENT;
@@ -218,9 +232,11 @@ new_scope_plan(const Envelope *limits, const Config *config, const char *vm_name
     plan->scope = g_steal_pointer(&scope);
     plan->writes = g_ptr_array_new_with_free_func(cgroup_write_free);
     plan->parent_writes = g_ptr_array_new_with_free_func(cgroup_write_free);
+    plan->labels = g_ptr_array_new_with_free_func(cgroup_write_free);
     plan_writes(plan, limits, false);
     if (plan->parent_is_default)
         plan_parent_writes(plan, limits);
+    plan_labels(plan, envelope, vm_name);
     *ret_plan = g_steal_pointer(&plan);
     return 0;
 }
@@ -229,7 +245,7 @@ int
 cgroup_plan_new(const Envelope *envelope, const Config *config, const char *vm_name,
                 CgroupPlan **ret_plan, GError **error)
 {
-    return new_scope_plan(envelope, config, vm_name, ret_plan, error);
+    return new_scope_plan(envelope, envelope, config, vm_name, ret_plan, error);
 }
 
 /* Whole 4 KiB pages; -ERANGE past 64 bits. */
@@ -265,7 +281,7 @@ cgroup_plan_new_calibrate(const Envelope *envelope, const Config *config, const 
         if (r < 0)
             return r;
     }
-    return new_scope_plan(&limits, config, vm_name, ret_plan, error);
+    return new_scope_plan(&limits, envelope, config, vm_name, ret_plan, error);
 }
 
 /* Kernel defaults of a new cgroup (cgroup-v2.rst): limits "max", protections 0, oom.group 0. */
@@ -279,8 +295,8 @@ unset_value(const char *file)
 }
 
 int
-cgroup_plan_new_existing(const Envelope *envelope, const char *path, CgroupPlan **ret_plan,
-                         GError **error)
+cgroup_plan_new_existing(const Envelope *envelope, const char *path, const char *vm_name,
+                         CgroupPlan **ret_plan, GError **error)
 {
     g_autoptr(CgroupPlan) plan = NULL;
     int r;
@@ -295,11 +311,13 @@ cgroup_plan_new_existing(const Envelope *envelope, const char *path, CgroupPlan 
     plan->path = g_strdup(path);
     plan->writes = g_ptr_array_new_with_free_func(cgroup_write_free);
     plan->parent_writes = g_ptr_array_new_with_free_func(cgroup_write_free);
+    plan->labels = g_ptr_array_new_with_free_func(cgroup_write_free);
     plan_writes(plan, envelope, false);
     for (guint i = 0; i < plan->writes->len; i++) {
         CgroupWrite *w = g_ptr_array_index(plan->writes, i);
         w->unset = unset_value(w->file);
     }
+    plan_labels(plan, envelope, vm_name);
     *ret_plan = g_steal_pointer(&plan);
     return 0;
 }
@@ -316,6 +334,7 @@ plan_at(const char *parent, const char *scope)
     plan->path = g_strconcat(parent, "/", scope, NULL);
     plan->writes = g_ptr_array_new_with_free_func(cgroup_write_free);
     plan->parent_writes = g_ptr_array_new_with_free_func(cgroup_write_free);
+    plan->labels = g_ptr_array_new_with_free_func(cgroup_write_free);
     return plan;
 }
 
@@ -368,6 +387,7 @@ cgroup_plan_new_update(const Envelope *envelope, const CgroupPlan *current, Cgro
     plan_writes(plan, envelope, true);
     if (plan->parent_is_default)
         plan_parent_writes(plan, envelope);
+    plan_labels(plan, envelope, NULL);
     *ret_plan = plan;
     return 0;
 }

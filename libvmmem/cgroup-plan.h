@@ -33,7 +33,17 @@ typedef struct {
      * far as every ancestor grants it, and a new slice grants none.  "max" passes on exactly
      * what each scope asks for, which root's protect-max bounds. */
     GPtrArray *parent_writes; /* CgroupWrite*, file "../memory.min": relative to the scope */
+    /* Extended attributes of the scope's directory (CgroupWrite*, file = the attribute's name),
+     * set after the limits: what the envelope was made for, which the files of the cgroup do not
+     * say (the guest RAM, the overhead budget).  `vmmem status` finds envelopes by them, the
+     * libvirt domains vmmemd sized included.  user.* attributes, as systemd's user.delegate:
+     * cgroupfs keeps them since Linux 5.7. */
+    GPtrArray *labels;
 } CgroupPlan;
+
+#define CGROUP_LABEL_VM        "user.vmmem.vm"
+#define CGROUP_LABEL_GUEST_RAM "user.vmmem.guest_ram"
+#define CGROUP_LABEL_OVERHEAD  "user.vmmem.overhead"
 
 /* Scope names: "vmmem-" + escaped VM name + ".scope".  Names are refused when empty, longer than
  * 200 bytes, "." or "..", or containing '/' or control characters (< 0x20, 0x7f), or when the
@@ -58,10 +68,10 @@ int cgroup_plan_new(const Envelope *envelope, const Config *config, const char *
 int cgroup_plan_new_calibrate(const Envelope *envelope, const Config *config, const char *vm_name,
                               CgroupPlan **ret_plan, GError **error);
 /* The envelope on an existing cgroup (a libvirt domain cgroup), @path relative to the cgroup2
- * root and checked like a parent.  Nothing is created or moved; each write carries its
- * kernel default in .unset so that a limit already set there is kept. */
-int cgroup_plan_new_existing(const Envelope *envelope, const char *path, CgroupPlan **ret_plan,
-                             GError **error);
+ * root and checked like a parent; @vm_name (may be NULL) labels it.  Nothing is created or moved;
+ * each write carries its kernel default in .unset so that a limit already set there is kept. */
+int cgroup_plan_new_existing(const Envelope *envelope, const char *path, const char *vm_name,
+                             CgroupPlan **ret_plan, GError **error);
 /* An existing scope of vmmem's, to reopen: @name is a VM name (the scope sits under the
  * config's parent) or, with @is_path, "PARENT/vmmem-NAME.scope" relative to the cgroup2 root.
  * No writes. */

@@ -161,6 +161,16 @@ json_member_u64_or_null(JsonWriter *w, const char *key, bool on, uint64_t v)
 }
 
 void
+json_member_ratio_or_null(JsonWriter *w, const char *key, bool on, double v)
+{
+    json_key(w, key);
+    if (on)
+        json_ratio(w, v);
+    else
+        json_null(w);
+}
+
+void
 json_member_bool(JsonWriter *w, const char *key, bool v)
 {
     json_key(w, key);

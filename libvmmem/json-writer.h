@@ -42,5 +42,7 @@ void json_string(JsonWriter *w, const char *s);
 void json_member_u64(JsonWriter *w, const char *key, uint64_t v);
 /* @v, or null when @on is false. */
 void json_member_u64_or_null(JsonWriter *w, const char *key, bool on, uint64_t v);
+/* json_ratio(@v), or null when @on is false. */
+void json_member_ratio_or_null(JsonWriter *w, const char *key, bool on, double v);
 void json_member_bool(JsonWriter *w, const char *key, bool v);
 void json_member_str(JsonWriter *w, const char *key, const char *v);

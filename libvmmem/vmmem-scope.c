@@ -9,6 +9,7 @@
 #include "cgroup-backend.h"
 #include "config.h"
 #include "error.h"
+#include "memory-files.h"
 #include "vmmem-private.h"
 #include "vmmem/vmmem.h"
 
@@ -237,22 +238,6 @@ vmmem_scope_update(vmmem_scope *s, const vmmem_envelope *envelope, unsigned flag
     return 0;
 }
 
-/* "key value" lines (memory.events, memory.stat): @key's value, -ENOENT when absent. */
-static int
-keyed_value(const char *text, const char *key, uint64_t *ret_value)
-{
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    size_t klen = strlen(key);
-
-    for (char **l = lines; *l; l++) {
-        if (strncmp(*l, key, klen) == 0 && (*l)[klen] == ' ')
-            return g_ascii_string_to_unsigned(*l + klen + 1, 10, 0, G_MAXUINT64, ret_value, NULL)
-                       ? 0
-                       : -EIO;
-    }
-    return -ENOENT;
-}
-
 static void
 drain(int fd)
 {
@@ -266,18 +251,6 @@ int
 vmmem_scope_read_events(vmmem_scope *s, unsigned flags, vmmem_memory_events *ret_events,
                         vmmem_error **reterr)
 {
-    static const struct {
-        const char *key;
-        size_t offset;
-        bool required;
-    } keys[] = {
-        {"low", offsetof(vmmem_memory_events, low), true},
-        {"high", offsetof(vmmem_memory_events, high), true},
-        {"max", offsetof(vmmem_memory_events, max), true},
-        {"oom", offsetof(vmmem_memory_events, oom), true},
-        {"oom_kill", offsetof(vmmem_memory_events, oom_kill), true},
-        {"oom_group_kill", offsetof(vmmem_memory_events, oom_group_kill), false},
-    };
     vmmem_memory_events ev = {0};
     g_autofree char *text = NULL;
     GError *error = NULL;
@@ -290,14 +263,8 @@ vmmem_scope_read_events(vmmem_scope *s, unsigned flags, vmmem_memory_events *ret
         drain(s->events_fd);
     if (s->scope->backend->read_file(s->scope, "memory.events", &text, &error) < 0)
         return export_error(error, -1, reterr);
-    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
-        int r = keyed_value(text, keys[i].key, (uint64_t *)((char *)&ev + keys[i].offset));
-        if (r < 0 && (r != -ENOENT || keys[i].required))
-            return export_error(g_error_new(VMMEM_ERROR, -r, "memory.events of '/%s': %s '%s'",
-                                            s->scope->plan->path,
-                                            r == -ENOENT ? "no key" : "bad value for", keys[i].key),
-                                -1, reterr);
-    }
+    if (memory_events_parse(text, s->scope->plan->path, &ev, &error) < 0)
+        return export_error(error, -1, reterr);
     *ret_events = ev;
     return 0;
 }
@@ -330,7 +297,7 @@ vmmem_scope_read_stat(const vmmem_scope *s, const char *key, uint64_t *ret_value
     if (require_live(s, &error) < 0 ||
         s->scope->backend->read_file(s->scope, "memory.stat", &text, &error) < 0)
         return export_error(error, -1, reterr);
-    r = keyed_value(text, key, &v);
+    r = memory_keyed_value(text, key, &v);
     if (r < 0)
         return export_error(g_error_new(VMMEM_ERROR, -r, "memory.stat of '/%s': %s '%s'",
                                         s->scope->plan->path,
@@ -340,37 +307,12 @@ vmmem_scope_read_stat(const vmmem_scope *s, const char *key, uint64_t *ret_value
     return 0;
 }
 
-/* "some avg10=0.00 avg60=0.00 avg300=0.00 total=0" */
-static bool
-parse_pressure_line(const char *line, vmmem_pressure *ret)
-{
-    char *end;
-    vmmem_pressure p = {0};
-    const char *at;
-
-    if (!(at = strstr(line, "avg10=")))
-        return false;
-    p.avg10 = g_ascii_strtod(at + 6, &end);
-    if (!(at = strstr(end, "avg60=")))
-        return false;
-    p.avg60 = g_ascii_strtod(at + 6, &end);
-    if (!(at = strstr(end, "avg300=")))
-        return false;
-    p.avg300 = g_ascii_strtod(at + 7, &end);
-    if (!(at = strstr(end, "total=")) ||
-        !g_ascii_string_to_unsigned(at + 6, 10, 0, G_MAXUINT64, &p.total_us, NULL))
-        return false;
-    *ret = p;
-    return true;
-}
-
 int
 vmmem_scope_read_pressure(const vmmem_scope *s, unsigned flags, vmmem_pressure *ret_pressure,
                           vmmem_error **reterr)
 {
     const char *which = (flags & VMMEM_PRESSURE_FULL) ? "full " : "some ";
     g_autofree char *text = NULL;
-    g_auto(GStrv) lines = NULL;
     GError *error = NULL;
 
     return_val_if_fail(s && ret_pressure && !(flags & ~(unsigned)VMMEM_PRESSURE_FULL), -EINVAL);
@@ -387,11 +329,8 @@ vmmem_scope_read_pressure(const vmmem_scope *s, unsigned flags, vmmem_pressure *
         }
         return export_error(error, -1, reterr);
     }
-    lines = g_strsplit(text, "\n", -1);
-    for (char **l = lines; *l; l++) {
-        if (g_str_has_prefix(*l, which) && parse_pressure_line(*l, ret_pressure))
-            return 0;
-    }
+    if (memory_pressure_parse(text, which, ret_pressure))
+        return 0;
     return export_error(g_error_new(VMMEM_ERROR, EIO, "memory.pressure of '/%s' has no %sline",
                                     s->scope->plan->path, which),
                         -1, reterr);

@@ -56,12 +56,13 @@ typedef struct vmmem_envelope vmmem_envelope;
 typedef struct vmmem_scope vmmem_scope;
 typedef struct vmmem_calibration vmmem_calibration;
 typedef struct vmmem_host vmmem_host;
+typedef struct vmmem_status vmmem_status;
 
 /* The version of this header, at compile time; vmmem_version() is the library's, at run time
- * ("0.4.0").  The minor number follows the symbol version nodes: what the header marks "since
+ * ("0.5.0").  The minor number follows the symbol version nodes: what the header marks "since
  * 0.4" is there when VMMEM_CHECK_VERSION(0, 4, 0). */
 #define VMMEM_VERSION_MAJOR 0
-#define VMMEM_VERSION_MINOR 4
+#define VMMEM_VERSION_MINOR 5
 #define VMMEM_VERSION_MICRO 0
 #define VMMEM_CHECK_VERSION(major, minor, micro)                                                   \
     (VMMEM_VERSION_MAJOR > (major) ||                                                              \
@@ -407,6 +408,61 @@ VMMEM_PUBLIC int vmmem_calibration_save_profile(const vmmem_calibration *calibra
                                                 const vmmem_config *config, const char *path,
                                                 unsigned flags, vmmem_error **reterr);
 
+/* ---- every envelope on this host (since 0.5) ---- */
+
+/* One envelope: a vmmem scope, or a cgroup someone else made that vmmem sized (a libvirt
+ * domain's, sized by vmmemd).  Envelopes are found by the attributes vmmem sets on the cgroup's
+ * directory when it applies the limits (docs/cgroup-layout.md), so that their guest RAM and
+ * overhead budget are the ones the limits were computed from.  The strings belong to the
+ * status object.  Figures are bytes; a has_* member 0 means the figure is unknown here. */
+typedef struct {
+    const char *name; /* the VM's -name, else the cgroup's own name */
+    const char *path; /* relative to the cgroup2 mount */
+    const char *kind; /* "scope" (vmmem's own) or "cgroup" (someone else's, sized by vmmem) */
+    pid_t qemu_pid;   /* 0: no qemu in the cgroup (any more) */
+    uint64_t guest_ram;
+    uint64_t overhead_budget;
+    uint64_t memory_max;
+    uint64_t memory_high; /* VMMEM_LIMIT_MAX: off */
+    uint64_t memory_current;
+    uint64_t memory_peak;  /* has_memory_peak: Linux >= 5.19 */
+    uint64_t swap_current; /* has_swap_current: swap accounting on */
+    /* What qemu's guest RAM mappings hold in memory (/proc/PID/smaps), and memory.current
+     * without it: the overhead in use, to set against overhead_budget.  has_guest_resident 0
+     * when qemu's smaps could not be read (not root, qemu gone) or its command line not parsed. */
+    uint64_t guest_resident;
+    uint64_t overhead_used;
+    vmmem_memory_events events;
+    /* memory.pressure avg10 (%): has_pressure 0 without PSI. */
+    double pressure_some_avg10;
+    double pressure_full_avg10;
+    /* /proc/PID/ksm_merging_pages of qemu: pages KSM merged (Linux >= 6.1). */
+    uint64_t ksm_merging_pages;
+    int has_memory_peak;
+    int has_swap_current;
+    int has_guest_resident;
+    int has_pressure;
+    int has_ksm;
+    uint64_t reserved[16]; /* 0: room for later figures */
+} vmmem_status_envelope;
+
+/* Reads every envelope on this host now: the whole cgroup2 tree is searched.  @filter: NULL
+ * for all, else a VM name or a qemu pid (decimal); -ENOENT when nothing matches.  An envelope
+ * whose files vanish while they are read (its VM exited) is left out.  Reading another user's
+ * qemu (smaps, for the resident guest RAM) needs root; without it has_guest_resident is 0. */
+VMMEM_PUBLIC int vmmem_status_new(const char *filter, unsigned flags, vmmem_status **ret_status,
+                                  vmmem_error **reterr);
+VMMEM_PUBLIC size_t vmmem_status_get_n_envelopes(const vmmem_status *status);
+/* NULL past the end. */
+VMMEM_PUBLIC const vmmem_status_envelope *vmmem_status_get_envelope(const vmmem_status *status,
+                                                                    size_t index);
+/* The host's RAM (MemTotal). */
+VMMEM_PUBLIC uint64_t vmmem_status_get_mem_total(const vmmem_status *status);
+/* The status JSON contract (docs/json.md).  Free *ret_json with vmmem_free(). */
+VMMEM_PUBLIC int vmmem_status_to_json(const vmmem_status *status, unsigned flags, char **ret_json,
+                                      vmmem_error **reterr);
+VMMEM_PUBLIC vmmem_status *vmmem_status_free(vmmem_status *status);
+
 /* Removes every empty vmmem scope under the configured parent. */
 VMMEM_PUBLIC int vmmem_gc(const vmmem_config *config, unsigned flags, unsigned *ret_removed,
                           vmmem_error **reterr);
@@ -424,6 +480,7 @@ VMMEM_DEFINE_POINTER_CLEANUP(vmmem_envelope, vmmem_envelope_free)
 VMMEM_DEFINE_POINTER_CLEANUP(vmmem_scope, vmmem_scope_free)
 VMMEM_DEFINE_POINTER_CLEANUP(vmmem_calibration, vmmem_calibration_free)
 VMMEM_DEFINE_POINTER_CLEANUP(vmmem_host, vmmem_host_free)
+VMMEM_DEFINE_POINTER_CLEANUP(vmmem_status, vmmem_status_free)
 
 #ifdef __cplusplus
 }

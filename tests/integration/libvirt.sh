@@ -92,6 +92,15 @@ check_domain() { # NAME RAM_MIB VCPUS
     local hard
     hard=$(lvsh memtune "$name" | awk '$1 == "hard_limit" {print $3}')
     assert_eq "$((max / 1024))" "$hard" "$name: virsh memtune hard_limit (KiB) = memory.max / 1024"
+
+    # vmmemd labelled the domain cgroup with what it sized it from: `vmmem status` lists it.
+    local st
+    st=$("$VMMEM" status --json "$name") || fail "$name: vmmem status $name failed"
+    assert_eq "cgroup $cg $pid" "$(jq -r '.envelopes[0] | "\(.kind) \(.path) \(.qemu_pid)"' <<<"$st")" \
+        "$name: vmmem status: someone else's cgroup, libvirt's qemu"
+    assert_eq "$max $(jq -r .guest_ram <<<"$json") $(jq -r .overhead <<<"$json")" \
+        "$(jq -r '.envelopes[0] | "\(.memory_max) \(.guest_ram) \(.overhead_budget)"' <<<"$st")" \
+        "$name: vmmem status: memory.max, guest RAM and overhead budget as vmmemd planned them"
 }
 
 lv_create "$(lv_xml t1 128 1 --disk 64)"

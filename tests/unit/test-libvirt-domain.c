@@ -188,8 +188,8 @@ test_plan_existing(void)
         {"memory.max", "918552576", "max", false},
     };
 
-    g_assert_cmpint(cgroup_plan_new_existing(e, "machine/qemu-1-t1.libvirt-qemu", &plan, &error),
-                    ==, 0);
+    g_assert_cmpint(
+        cgroup_plan_new_existing(e, "machine/qemu-1-t1.libvirt-qemu", "t1", &plan, &error), ==, 0);
     g_assert_true(plan->existing);
     g_assert_null(plan->parent);
     g_assert_null(plan->scope);
@@ -201,6 +201,20 @@ test_plan_existing(void)
         g_assert_cmpstr(w->value, ==, expect[i].value);
         g_assert_cmpstr(w->unset, ==, expect[i].unset);
         g_assert_cmpint(w->optional, ==, expect[i].optional);
+    }
+    /* What `vmmem status` reads back: the name, the guest RAM, the overhead budget. */
+    g_assert_cmpuint(plan->labels->len, ==, 3);
+    g_assert_cmpstr(((CgroupWrite *)g_ptr_array_index(plan->labels, 0))->file, ==, "user.vmmem.vm");
+    g_assert_cmpstr(((CgroupWrite *)g_ptr_array_index(plan->labels, 0))->value, ==, "t1");
+    {
+        g_autofree char *ram = g_strdup_printf("%" G_GUINT64_FORMAT, e->guest_ram);
+        g_autofree char *overhead = g_strdup_printf("%" G_GUINT64_FORMAT, e->overhead);
+        g_assert_cmpstr(((CgroupWrite *)g_ptr_array_index(plan->labels, 1))->file, ==,
+                        "user.vmmem.guest_ram");
+        g_assert_cmpstr(((CgroupWrite *)g_ptr_array_index(plan->labels, 1))->value, ==, ram);
+        g_assert_cmpstr(((CgroupWrite *)g_ptr_array_index(plan->labels, 2))->file, ==,
+                        "user.vmmem.overhead");
+        g_assert_cmpstr(((CgroupWrite *)g_ptr_array_index(plan->labels, 2))->value, ==, overhead);
     }
 }
 
@@ -214,12 +228,12 @@ test_plan_existing_refusals(void)
     static const char *const bad[] = {"", "/machine/x", "machine/../etc", "machine//x", "a/./b"};
 
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
-        g_assert_cmpint(cgroup_plan_new_existing(e, bad[i], &plan, &error), ==, -EINVAL);
+        g_assert_cmpint(cgroup_plan_new_existing(e, bad[i], NULL, &plan, &error), ==, -EINVAL);
         g_assert_null(plan);
         g_clear_error(&error);
     }
     probe->probe = true;
-    g_assert_cmpint(cgroup_plan_new_existing(probe, "machine/x", &plan, &error), ==, -EINVAL);
+    g_assert_cmpint(cgroup_plan_new_existing(probe, "machine/x", NULL, &plan, &error), ==, -EINVAL);
 }
 
 static void
@@ -230,11 +244,13 @@ test_dryrun_adopt(void)
     g_autoptr(CgroupScope) scope = NULL;
     g_autoptr(GError) error = NULL;
 
-    g_assert_cmpint(cgroup_plan_new_existing(e, "machine/qemu-1-t1.libvirt-qemu", &plan, &error),
-                    ==, 0);
+    g_assert_cmpint(
+        cgroup_plan_new_existing(e, "machine/qemu-1-t1.libvirt-qemu", "t1", &plan, &error), ==, 0);
     scope = cgroup_scope_new(&cgroup_backend_dryrun, g_steal_pointer(&plan));
     g_assert_cmpint(scope->backend->adopt(scope, &error), ==, 0);
-    g_assert_cmpuint(scope->actions->len, ==, 4);
+    g_assert_cmpuint(scope->actions->len, ==, 7);
+    g_assert_cmpstr(g_ptr_array_index(scope->actions, 4), ==,
+                    "set attribute user.vmmem.vm = t1 on machine/qemu-1-t1.libvirt-qemu");
     g_assert_cmpstr(g_ptr_array_index(scope->actions, 3), ==,
                     "write machine/qemu-1-t1.libvirt-qemu/memory.max = 918552576 (if it still "
                     "holds max)");

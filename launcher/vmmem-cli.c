@@ -6,6 +6,7 @@
  *   vmmem calibrate [--json] [OPTIONS] -- QEMU-ARGS...  run qemu with room, measure its overhead
  *   vmmem gc [--parent P]                               remove empty scopes left behind
  *   vmmem status [--json] [NAME|PID]                    every envelope on this host
+ *   vmmem fit --budget SIZE [--json] -- QEMU-ARGS...    the largest -m that fits SIZE
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -146,23 +147,32 @@ parse_options(const GOptionEntry *const *extra, int *argc, char ***argv, int *re
         die(2, "'%s' takes no qemu arguments", (*argv)[0]);
 }
 
+/* --host FILE's host, or NULL for this one. */
+static vmmem_host *
+host_from_options(void)
+{
+    g_autofree char *json = NULL;
+    g_autoptr(GError) gerr = NULL;
+    vmmem_host *host = NULL;
+    vmmem_error *error = NULL;
+
+    if (!arg_host)
+        return NULL;
+    if (!g_file_get_contents(arg_host, &json, NULL, &gerr))
+        die(1, "--host: %s", gerr->message);
+    if (vmmem_host_new_from_json(json, 0, &host, &error) < 0)
+        die(1, "--host %s: %s", arg_host, vmmem_error_get_message(error));
+    return host;
+}
+
 static void
 make_plan(int qemu_argc, char **qemu_argv, vmmem_config *config, unsigned scope_flags,
           vmmem_spec **ret_spec, vmmem_envelope **ret_envelope, vmmem_scope **ret_scope,
           char **ret_scope_error)
 {
-    g_autoptr(vmmem_host) host = NULL;
+    g_autoptr(vmmem_host) host = host_from_options();
     vmmem_error *error = NULL;
 
-    if (arg_host) {
-        g_autofree char *json = NULL;
-        g_autoptr(GError) gerr = NULL;
-
-        if (!g_file_get_contents(arg_host, &json, NULL, &gerr))
-            die(1, "--host: %s", gerr->message);
-        if (vmmem_host_new_from_json(json, 0, &host, &error) < 0)
-            die(1, "--host %s: %s", arg_host, vmmem_error_get_message(error));
-    }
     if (vmmem_spec_new_for_host(qemu_argc, (const char *const *)qemu_argv, host, 0, ret_spec,
                                 &error) < 0) {
         int index = vmmem_error_get_argv_index(error);
@@ -783,6 +793,65 @@ cmd_host(int argc, char **argv)
     return 0;
 }
 
+static char *arg_budget;
+static const GOptionEntry fit_entries[] = {
+    {"budget", 'b', 0, G_OPTION_ARG_STRING, &arg_budget,
+     "The memory the whole envelope may take (memory.max): 4G, 3584M...", "SIZE"},
+    {NULL},
+};
+
+/* The largest -m whose envelope fits --budget. */
+static int
+cmd_fit(int argc, char **argv)
+{
+    int qemu_argc;
+    char **qemu_argv;
+    uint64_t budget;
+    g_autoptr(vmmem_host) host = NULL;
+    g_autoptr(vmmem_envelope) envelope = NULL;
+    g_autofree char *m = NULL;
+    vmmem_error *error = NULL;
+
+    parse_options(
+        (const GOptionEntry *const[]){fit_entries, limit_entries, host_entries, json_entries, NULL},
+        &argc, &argv, &qemu_argc, &qemu_argv);
+    if (!arg_budget)
+        die(2, "fit needs --budget SIZE");
+    if (vmmem_parse_size(arg_budget, 1, &budget) < 0 || budget == 0)
+        die(2, "--budget: '%s' is not a size (4G, 3584M, ...)", arg_budget);
+    g_autoptr(vmmem_config) config = config_from_options();
+    host = host_from_options();
+    if (vmmem_fit(qemu_argc, (const char *const *)qemu_argv, host, config, budget, 0, &envelope, &m,
+                  &error) < 0) {
+        int index = vmmem_error_get_argv_index(error);
+        if (index >= 0)
+            die(1, "%s (qemu argument %d)", vmmem_error_get_message(error), index + 1);
+        die_vmmem(1, error);
+    }
+    print_warnings(envelope);
+    if (arg_json) {
+        g_autofree char *json = NULL;
+        vmmem_envelope_to_json(envelope, 0, &json, NULL);
+        printf("{\n  \"budget\": %" PRIu64 ",\n  \"m\": \"%s\",\n  \"envelope\": ", budget, m);
+        /* The explain JSON, indented one level. */
+        for (const char *c = json; *c; c++) {
+            putchar(*c);
+            if (*c == '\n')
+                fputs("  ", stdout);
+        }
+        printf("\n}\n");
+    } else {
+        g_autofree char *b = format_size(budget);
+        g_autofree char *ram = format_size(vmmem_envelope_get_guest_ram(envelope));
+        g_autofree char *over = format_size(vmmem_envelope_get_overhead(envelope));
+        g_autofree char *max = format_size(vmmem_envelope_get_memory_max(envelope));
+        printf("-m %s\n", m);
+        printf("guest RAM %s + overhead %s = memory.max %s, within the budget of %s\n", ram, over,
+               max, b);
+    }
+    return 0;
+}
+
 /* "-" for a figure this host or this caller cannot know. */
 static char *
 size_or_dash(int known, uint64_t bytes)
@@ -882,6 +951,7 @@ static const struct {
      "Run qemu with room to spare, measure its real overhead, compare it with the budget"},
     {"gc", cmd_gc, "Remove empty vmmem scopes left behind by exited VMs"},
     {"host", cmd_host, "Print this machine's facts as JSON, to plan for it elsewhere (--host)"},
+    {"fit", cmd_fit, "The largest -m whose envelope fits a budget (--budget SIZE)"},
     {"status", cmd_status, "Every envelope on this host: limits, usage, overhead, events"},
 };
 

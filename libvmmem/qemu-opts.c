@@ -21,7 +21,7 @@ qemu_opt_free(gpointer p)
     g_free(opt);
 }
 
-static QemuOpts *
+QemuOpts *
 qemu_opts_new(void)
 {
     QemuOpts *opts = g_new0(QemuOpts, 1);

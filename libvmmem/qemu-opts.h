@@ -31,6 +31,8 @@ typedef struct {
  * Malformed text (unbalanced JSON, a JSON value that is not an object, trailing garbage, empty
  * key) gives -EINVAL with a message quoting @text. Nesting deeper than 32 gives -EINVAL. */
 int qemu_opts_parse(const char *text, const char *implied_key, QemuOpts **ret_opts, GError **error);
+/* Empty, QemuOpts syntax. */
+QemuOpts *qemu_opts_new(void);
 QemuOpts *qemu_opts_free(QemuOpts *opts);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuOpts, qemu_opts_free)
 

@@ -75,6 +75,10 @@ VMMEM_PUBLIC const char *vmmem_version(void);
  * "35.25 MiB" (binary units, at most two decimals, rounded).  Free with vmmem_free().  Since
  * 0.4. */
 VMMEM_PUBLIC char *vmmem_format_size(uint64_t bytes);
+/* A size as qemu reads one (qemu_strtosz()): "4G", "1.5T", "512" (times @default_unit: 1 for
+ * bytes, 1048576 for MiB as -m takes them).  -EINVAL: not a size; -ERANGE: past 64 bits.
+ * Since 0.5. */
+VMMEM_PUBLIC int vmmem_parse_size(const char *text, uint64_t default_unit, uint64_t *ret_bytes);
 
 /* Frees strings handed out by the library (vmmem_envelope_to_json(),
  * vmmem_calibration_to_json()). */
@@ -462,6 +466,19 @@ VMMEM_PUBLIC uint64_t vmmem_status_get_mem_total(const vmmem_status *status);
 VMMEM_PUBLIC int vmmem_status_to_json(const vmmem_status *status, unsigned flags, char **ret_json,
                                       vmmem_error **reterr);
 VMMEM_PUBLIC vmmem_status *vmmem_status_free(vmmem_status *status);
+
+/* ---- fit: the largest VM for a budget (since 0.5) ---- */
+
+/* The largest guest RAM, in whole MiB, whose envelope's memory.max fits @budget bytes, for the
+ * VM of @argv with only its -m size changed (slots, maxmem and every other argument kept; "-m"
+ * added when @argv has none).  *@ret_envelope: that VM's envelope; *@ret_m: the -m argument
+ * that gives it ("size=3584M,slots=4,maxmem=8G"; free with vmmem_free()).  @host: NULL for
+ * this machine.  -ENOSPC: not even a 1 MiB guest fits; -EINVAL: a probe, or a command line
+ * whose guest RAM does not follow -m (memory backends or NUMA nodes size it).  A size qemu
+ * would refuse (above maxmem) does not fit. */
+VMMEM_PUBLIC int vmmem_fit(int argc, const char *const *argv, const vmmem_host *host,
+                           const vmmem_config *config, uint64_t budget, unsigned flags,
+                           vmmem_envelope **ret_envelope, char **ret_m, vmmem_error **reterr);
 
 /* Removes every empty vmmem scope under the configured parent. */
 VMMEM_PUBLIC int vmmem_gc(const vmmem_config *config, unsigned flags, unsigned *ret_removed,

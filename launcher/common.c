@@ -163,3 +163,31 @@ print_warnings(const vmmem_envelope *envelope)
     for (size_t i = 0; i < vmmem_envelope_get_n_warnings(envelope); i++)
         warn("warning: %s", vmmem_envelope_get_warning(envelope, i));
 }
+
+/* Admission (docs/config.md): a refusal stops the VM whatever the launch policy, since it is the
+ * host's answer, not a failure to apply the envelope.  A check that cannot be made stops it
+ * under admission = strict and is a warning otherwise. */
+void
+admit(const vmmem_envelope *envelope, const vmmem_config *config)
+{
+    vmmem_admission admission;
+    vmmem_error *error = NULL;
+    int r = vmmem_admission_check(envelope, config, 0, &admission, &error);
+
+    if (r == -EDQUOT)
+        die_vmmem(1, error);
+    if (r < 0) {
+        g_autofree char *mode = NULL;
+        if (vmmem_config_get(config, NULL, "admission", &mode, NULL) < 0 ||
+            strcmp(mode, "strict") == 0)
+            die(1, "admission cannot be checked (admission = strict): %s",
+                vmmem_error_get_message(error));
+        warn("warning: admission not checked: %s", vmmem_error_get_message(error));
+        vmmem_error_free(error);
+        return;
+    }
+    if (!admission.fits) {
+        g_autofree char *why = vmmem_admission_to_string(&admission);
+        warn("warning: admission: the host is full, starting anyway (admission = warn): %s", why);
+    }
+}

@@ -69,3 +69,8 @@ char *format_size(uint64_t bytes);
 /* One line for logs: "envelope for 'web1': memory.max 805306368 (guest 512 MiB + overhead
  * 256 MiB) in /vmmem.slice/vmmem-web1.scope". */
 void print_envelope_line(FILE *f, const vmmem_envelope *envelope, const char *path);
+
+/* Admission before an envelope is made (vmmem_admission_check()): refused (admission = strict,
+ * or a check that cannot be made under it) is one line and exit 1; a host that is full under
+ * admission = warn is a warning. */
+void admit(const vmmem_envelope *envelope, const vmmem_config *config);

@@ -245,6 +245,7 @@ run_libvirt_domain(vmmem_config *config, LibvirtDomain *domain, char *problem, c
     VmmemdReply reply = {0};
     gint64 start;
     ExecPolicy policy;
+    int r = 0;
 
     /* Parsed here too: the probe check, and the VM name for its [vm NAME] policy. */
     if (vmmem_spec_new_from_argv(argc - 1, (const char *const *)argv + 1, 0, &spec, &error) < 0) {
@@ -266,7 +267,7 @@ run_libvirt_domain(vmmem_config *config, LibvirtDomain *domain, char *problem, c
 
     start = g_get_monotonic_time();
     helper_socket = config_value(config, NULL, "helper-socket");
-    if (!reason && ask_helper(helper_socket, &reply, &reason) == 0) {
+    if (!reason && (r = ask_helper(helper_socket, &reply, &reason)) == 0) {
         /* How long the domain start waited for vmmemd: what a starved helper would show. */
         if (!quiet(privileged))
             fprintf(stderr, "%s: %s (vmmemd answered in %" G_GINT64_FORMAT " ms)\n", program_name,
@@ -276,6 +277,9 @@ run_libvirt_domain(vmmem_config *config, LibvirtDomain *domain, char *problem, c
     } else {
         g_autofree char *where =
             g_strdup_printf("%s (libvirt domain cgroup /%s)", reason, domain->domain);
+        /* vmmemd's admission refused it: the host's answer, not a failure (admit()). */
+        if (r == -EDQUOT)
+            die(1, "%s", where);
         envelope_failed(&policy, where);
     }
     prepare_exec(&policy);
@@ -293,8 +297,11 @@ enter_own_scope(vmmem_config *config, vmmem_spec *spec, bool dry_run, bool privi
     vmmem_scope *scope = NULL;
     vmmem_error *error = NULL;
 
-    if (vmmem_envelope_new(spec, config, 0, &envelope, &error) < 0 ||
-        vmmem_scope_new(envelope, config, NULL,
+    if (vmmem_envelope_new(spec, config, 0, &envelope, &error) < 0)
+        goto fail;
+    if (!dry_run)
+        admit(envelope, config);
+    if (vmmem_scope_new(envelope, config, NULL,
                         VMMEM_SCOPE_NAME_PID | (dry_run ? VMMEM_SCOPE_DRY_RUN : 0), &scope,
                         &error) < 0 ||
         vmmem_scope_create(scope, 0, &error) < 0)

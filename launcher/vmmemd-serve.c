@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "admission.h"
 #include "cgroup-backend.h"
 #include "cgroup-plan.h"
 #include "cgroup-util.h"
@@ -29,6 +30,7 @@
 #include "host.h"
 #include "libvirt-domain.h"
 #include "quote.h"
+#include "status.h"
 #include "vm-spec.h"
 #include "vmmemd-proto.h"
 #include "vmmemd-serve.h"
@@ -428,6 +430,38 @@ await_request(int fd, const struct ucred *cred, GError **error)
     return 0;
 }
 
+/* Admission for the domain (docs/config.md): refused under admission = strict (-EDQUOT, which
+ * the launcher takes as final whatever its policy), *@ret_warning under warn. */
+static int
+admit_domain(const Envelope *envelope, const Config *config, const HostInfo *host,
+             const char *domain, char **ret_warning, GError **error)
+{
+    g_autoptr(GArray) entries = NULL;
+    g_autofree char *why = NULL;
+    vmmem_admission a;
+    int r;
+
+    if (config->admission == ADMISSION_OFF)
+        return 0;
+    r = status_collect(NULL, NULL, &entries, error);
+    if (r < 0) {
+        if (config->admission == ADMISSION_STRICT)
+            return vmmem_fail(error, EDQUOT, "admission cannot be checked (admission = strict): %s",
+                              (*error)->message);
+        g_clear_error(error);
+        return 0;
+    }
+    admission_compute(envelope, config, entries, domain, host->physmem, &a);
+    if (a.fits)
+        return 0;
+    why = vmmem_admission_to_string(&a);
+    if (config->admission == ADMISSION_STRICT)
+        return vmmem_fail(error, EDQUOT, "admission refused (admission = strict): %s", why);
+    *ret_warning =
+        g_strdup_printf("admission: the host is full, starting anyway (admission = warn): %s", why);
+    return 0;
+}
+
 /* ---- the request ---- */
 
 static int
@@ -447,7 +481,7 @@ serve(int fd, const VmmemdServeOptions *opts, const struct ucred *cred, VmmemdRe
     Profile *profile;
     g_autoptr(CgroupPlan) plan = NULL;
     g_autoptr(CgroupScope) scope = NULL;
-    g_autofree char *mount = NULL;
+    g_autofree char *mount = NULL, *admission_warning = NULL;
     size_t cmdline_len = 0, environ_len = 0;
     int pidfd, procfd = -1, root_fd = -1, bad_index = -1, r;
     g_autoptr(GArray) groups = g_array_new(FALSE, FALSE, sizeof(gid_t));
@@ -545,6 +579,9 @@ serve(int fd, const VmmemdServeOptions *opts, const struct ucred *cred, VmmemdRe
     r = envelope_compute(spec, host, config, profile, g_steal_pointer(&warnings), &envelope, error);
     if (r < 0)
         goto out;
+    r = admit_domain(envelope, config, host, domain->domain, &admission_warning, error);
+    if (r < 0)
+        goto out;
     r = cgroup_plan_new_existing(envelope, domain->domain, spec->name, &plan, error);
     if (r < 0)
         goto out;
@@ -555,11 +592,15 @@ serve(int fd, const VmmemdServeOptions *opts, const struct ucred *cred, VmmemdRe
     describe(scope, envelope, reply);
     {
         g_autofree char *ungranted = ungranted_protection(root_fd, domain->domain, envelope);
-        if (ungranted && !reply->warning[0])
-            g_strlcpy(reply->warning, ungranted, sizeof(reply->warning));
-        else if (ungranted) {
-            g_autofree char *more = g_strdup_printf("; warning: %s", ungranted);
-            g_strlcat(reply->message, more, sizeof(reply->message));
+        const char *const extra[] = {admission_warning, ungranted};
+        /* The reply has one warning line; more go after the message. */
+        for (size_t i = 0; i < G_N_ELEMENTS(extra); i++) {
+            if (extra[i] && !reply->warning[0])
+                g_strlcpy(reply->warning, extra[i], sizeof(reply->warning));
+            else if (extra[i]) {
+                g_autofree char *more = g_strdup_printf("; warning: %s", extra[i]);
+                g_strlcat(reply->message, more, sizeof(reply->message));
+            }
         }
     }
 out:

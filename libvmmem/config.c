@@ -264,6 +264,53 @@ parse_protect_max(const char *text, Config *config, Policy *policy, GError **err
 }
 
 static int
+parse_admission(const char *text, Config *config, Policy *policy, GError **error)
+{
+    static const char *const names[] = {"off", "warn", "strict"};
+
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (strcmp(text, names[i]) == 0) {
+            config->admission = (AdmissionMode)i;
+            return 0;
+        }
+    }
+    return vmmem_fail(error, EINVAL, "must be off, warn or strict");
+}
+
+static int
+parse_host_reserve(const char *text, Config *config, Policy *policy, GError **error)
+{
+    size_t n = strlen(text);
+
+    if (n > 1 && text[n - 1] == '%') {
+        g_autofree char *digits = g_strndup(text, n - 1);
+        guint64 pct;
+        if (!g_ascii_string_to_unsigned(digits, 10, 0, 99, &pct, NULL))
+            return vmmem_fail(error, EINVAL, "a share of the host's RAM must be 0%% to 99%%");
+        config->reserve_pct = (unsigned)pct;
+        config->reserve_bytes = 0;
+        return 0;
+    }
+    config->reserve_pct = 0;
+    return parse_size(text, &config->reserve_bytes, error);
+}
+
+static int
+parse_overcommit(const char *text, Config *config, Policy *policy, GError **error)
+{
+    double v;
+    int r = parse_decimal(text, &v, error);
+
+    if (r < 0)
+        return r;
+    /* Below 1 would count guest RAM as more than it is; overhead is never overcommitted. */
+    if (v < 1.0 || v > VMMEM_OVERCOMMIT_MAX)
+        return vmmem_fail(error, EINVAL, "must be between 1.0 and %g", VMMEM_OVERCOMMIT_MAX);
+    config->overcommit = round_ppm(v);
+    return 0;
+}
+
+static int
 parse_profile(const char *text, Config *config, Policy *policy, GError **error)
 {
     if (strcmp(text, "none") != 0 && !g_path_is_absolute(text))
@@ -395,6 +442,26 @@ format_protect_max(const Config *config, const Policy *policy)
     return format_bytes(config->protect_max);
 }
 
+static char *
+format_admission(const Config *config, const Policy *policy)
+{
+    static const char *const names[] = {"off", "warn", "strict"};
+    return g_strdup(names[config->admission]);
+}
+
+static char *
+format_host_reserve(const Config *config, const Policy *policy)
+{
+    return config->reserve_pct ? g_strdup_printf("%u%%", config->reserve_pct)
+                               : format_bytes(config->reserve_bytes);
+}
+
+static char *
+format_overcommit(const Config *config, const Policy *policy)
+{
+    return format_decimal(config->overcommit);
+}
+
 static const ConfigKey config_keys[] = {
     {"qemu", parse_qemu, format_qemu, 0},
     {"parent", parse_parent, format_parent, 0},
@@ -410,6 +477,9 @@ static const ConfigKey config_keys[] = {
     {"profile", parse_profile, format_profile, 0},
     {"domain-env", parse_domain_env, format_domain_env, 0},
     {"protect-max", parse_protect_max, format_protect_max, 0},
+    {"admission", parse_admission, format_admission, 0},
+    {"host-reserve", parse_host_reserve, format_host_reserve, 0},
+    {"overcommit", parse_overcommit, format_overcommit, 0},
 };
 
 static const ConfigKey *
@@ -449,6 +519,8 @@ config_new_default(void)
     config->helper_socket = g_strdup(VMMEM_DEFAULT_HELPER_SOCKET);
     config->profile_path = g_strdup(VMMEM_DEFAULT_PROFILE_PATH);
     config->defaults = default_policy;
+    config->admission = ADMISSION_WARN;
+    config->overcommit = 1.0;
     config->vm_policies = vm_policies_new();
     return config;
 }
@@ -468,6 +540,10 @@ config_copy(const Config *config)
     copy->profile_explicit = config->profile_explicit;
     copy->domain_env = config->domain_env;
     copy->protect_max = config->protect_max;
+    copy->admission = config->admission;
+    copy->reserve_bytes = config->reserve_bytes;
+    copy->reserve_pct = config->reserve_pct;
+    copy->overcommit = config->overcommit;
     copy->defaults = config->defaults;
     copy->vm_policies = vm_policies_new();
     g_hash_table_iter_init(&iter, config->vm_policies);

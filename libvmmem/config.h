@@ -26,6 +26,10 @@
  *   domain-env = none                     # VMMEM_* variables a libvirt domain may set: none, or
  *                                         # some of swap, high, ratio, policy, seccomp, qemu
  *   protect-max = 0                       # ceiling on memory.min/low per VM; 0: half of host RAM
+ *   admission = warn                      # off | warn | strict: a new envelope that does not
+ *                                         # fit the host (admission.c)
+ *   host-reserve = 0                      # what admission keeps for the host: a size or N%
+ *   overcommit = 1.0                      # guest RAM counted ÷ this (never the overhead)
  *
  *   [vm NAME]                             # per-VM overrides, NAME as in -name guest=NAME
  *   ratio = ... overhead-min = ... overhead-max = ... high = ... swap = ... protect = ...
@@ -52,6 +56,16 @@
 /* An arithmetic bound, not a policy: keeps ratio x 10^6 and the scaled overhead in range.
  * KubeVirt only requires >= 1; Harvester caps at 10 (overhead-anchors.md §2.1). */
 #define VMMEM_RATIO_MAX 1000.0
+
+typedef enum {
+    ADMISSION_OFF,
+    ADMISSION_WARN,
+    ADMISSION_STRICT,
+} AdmissionMode;
+
+/* An arithmetic bound on overcommit, not a policy: the seeds' hosts run 150-200 % with KSM and
+ * ballooning. */
+#define VMMEM_OVERCOMMIT_MAX 100.0
 
 typedef enum {
     PROTECT_OFF,
@@ -93,6 +107,10 @@ typedef struct {
     bool profile_explicit;
     unsigned domain_env;  /* DOMAIN_ENV_*: none by default */
     uint64_t protect_max; /* bytes; 0: half of the host's RAM */
+    AdmissionMode admission;
+    uint64_t reserve_bytes; /* host-reserve as a size ... */
+    unsigned reserve_pct;   /* ... or as a share of MemTotal (0-99); one of them is 0 */
+    double overcommit;      /* 1.0 to VMMEM_OVERCOMMIT_MAX, 6 decimals */
     Policy defaults;
     GHashTable *vm_policies; /* name -> Policy*, for [vm NAME] groups */
 } Config;

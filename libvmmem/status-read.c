@@ -136,7 +136,8 @@ qemu_layout(pid_t pid, const HostInfo *host)
     return layout;
 }
 
-/* 1 and *@ret_texts for an envelope; 0 when it vanished while read (its VM exited). */
+/* 1 and *@ret_texts for an envelope; 0 when it vanished while read (its VM exited).  @host NULL:
+ * the limits, usage and pids only (admission), not qemu's /proc files. */
 static int
 read_envelope(int dfd, const char *path, const HostInfo *host, StatusTexts *ret_texts,
               GError **error)
@@ -159,8 +160,9 @@ read_envelope(int dfd, const char *path, const HostInfo *host, StatusTexts *ret_
         /* A removed cgroup's files read ENODEV through an fd still open on it. */
         return -r == ENOENT || -r == ENODEV ? (g_clear_error(error), 0) : r;
     collect_pids(dfd, 0, pids);
-    t.qemu_pid = find_qemu(pids);
-    if (t.qemu_pid > 0) {
+    /* Without @host, any process will do: whether the envelope holds one. */
+    t.qemu_pid = host ? find_qemu(pids) : (pids->len ? g_array_index(pids, pid_t, 0) : 0);
+    if (t.qemu_pid > 0 && host) {
         t.qemu_smaps = read_proc(t.qemu_pid, "smaps", NULL);
         t.ksm_merging_pages = read_proc(t.qemu_pid, "ksm_merging_pages", NULL);
         t.layout = qemu_layout(t.qemu_pid, host);
@@ -185,6 +187,7 @@ matches(const StatusEntry *e, const char *filter)
 static int
 walk(int dfd, const char *path, int depth, const HostInfo *host, const char *filter,
      GArray *entries, GError **error)
+
 {
     DIR *dir;
     struct dirent *de;
@@ -236,37 +239,44 @@ entry_clear(gpointer p)
 }
 
 int
+status_collect(const char *filter, const HostInfo *host, GArray **ret_entries, GError **error)
+{
+    g_autofree char *mount = NULL;
+    g_autoptr(GArray) entries = g_array_new(false, true, sizeof(StatusEntry));
+    int root_fd = -1, r;
+
+    g_array_set_clear_func(entries, entry_clear);
+    if (filter && !*filter)
+        return vmmem_fail(error, EINVAL, "an empty VM name or pid");
+    r = cg_open_unified_root(&mount, &root_fd, error);
+    if (r < 0)
+        return r;
+    r = walk(root_fd, "", 0, host, filter, entries, error);
+    close(root_fd);
+    if (r < 0)
+        return r;
+    if (filter && entries->len == 0) {
+        g_autofree char *quoted = quote_for_message(filter, 200);
+        return vmmem_fail(error, ENOENT,
+                          "no envelope of a VM named or with qemu pid '%s' on this host", quoted);
+    }
+    *ret_entries = g_steal_pointer(&entries);
+    return 0;
+}
+
+int
 vmmem_status_new(const char *filter, unsigned flags, vmmem_status **ret_status,
                  vmmem_error **reterr)
 {
     g_autoptr(HostInfo) host = NULL;
-    g_autofree char *mount = NULL;
-    g_autoptr(GArray) entries = g_array_new(false, true, sizeof(StatusEntry));
+    GArray *entries = NULL;
     GError *error = NULL;
-    int root_fd = -1, r;
 
     return_val_if_fail(ret_status && flags == 0, -EINVAL);
-    g_array_set_clear_func(entries, entry_clear);
-    if (filter && !*filter)
-        return export_error(g_error_new(VMMEM_ERROR, EINVAL, "an empty VM name or pid"), -1,
-                            reterr);
-    if ((r = host_info_read(&host, &error)) < 0 ||
-        (r = cg_open_unified_root(&mount, &root_fd, &error)) < 0)
+    if (host_info_read(&host, &error) < 0 || status_collect(filter, host, &entries, &error) < 0)
         return export_error(error, -1, reterr);
-    r = walk(root_fd, "", 0, host, filter, entries, &error);
-    close(root_fd);
-    if (r < 0)
-        return export_error(error, -1, reterr);
-    if (filter && entries->len == 0) {
-        g_autofree char *quoted = quote_for_message(filter, 200);
-        return export_error(g_error_new(VMMEM_ERROR, ENOENT,
-                                        "no envelope of a VM named or with "
-                                        "qemu pid '%s' on this host",
-                                        quoted),
-                            -1, reterr);
-    }
     *ret_status = g_new0(vmmem_status, 1);
-    (*ret_status)->entries = g_steal_pointer(&entries);
+    (*ret_status)->entries = entries;
     (*ret_status)->mem_total = host->physmem;
     return 0;
 }

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <glib.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
+#include "host.h"
 #include "vmmem/vmmem.h"
 
 /* `vmmem status`: every envelope on the host.  status.c turns the texts of one envelope's files
@@ -37,6 +39,11 @@ typedef struct {
 /* -EBADMSG when a required file does not hold what the kernel writes there. */
 int status_entry_from_texts(const StatusTexts *t, StatusEntry *ret_entry, GError **error);
 void status_entry_clear(StatusEntry *e);
+
+/* Every envelope on this host (GArray of StatusEntry, cleared with it).  @host NULL: limits,
+ * usage and whether a process is inside only, none of qemu's /proc files (no resident guest
+ * RAM, no KSM; qemu_pid is any process there). */
+int status_collect(const char *filter, const HostInfo *host, GArray **ret_entries, GError **error);
 
 /* The status JSON: the host line (MemTotal @mem_total against the sum of memory.max) and each
  * envelope. */

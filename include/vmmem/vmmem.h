@@ -467,6 +467,42 @@ VMMEM_PUBLIC int vmmem_status_to_json(const vmmem_status *status, unsigned flags
                                       vmmem_error **reterr);
 VMMEM_PUBLIC vmmem_status *vmmem_status_free(vmmem_status *status);
 
+/* ---- admission: does one more envelope fit the host? (since 0.5) ---- */
+
+/* The figures of an admission check (docs/config.md, "Admission").  Each envelope takes its
+ * memory.max, with its guest RAM counted ÷ overcommit (the overhead never is). */
+typedef struct {
+    int mode;             /* the config's admission: 0 off, 1 warn, 2 strict */
+    int fits;             /* request <= available */
+    uint64_t mem_total;   /* the host's RAM */
+    uint64_t reserve;     /* host-reserve, in bytes */
+    double overcommit;    /* the config's overcommit, >= 1 */
+    size_t n_envelopes;   /* running envelopes counted (with a qemu in them) */
+    uint64_t committed;   /* what they take */
+    uint64_t request;     /* what the new envelope takes */
+    uint64_t available;   /* mem_total - reserve - committed, or 0 */
+    uint64_t capacity;    /* how many envelopes like the new one fit in available */
+    uint64_t reserved[8]; /* 0: room for later figures */
+} vmmem_admission;
+
+enum {
+    /* vmmem_admission_check(): compute the figures even with admission = off (and never
+     * refuse then): `vmmem capacity`. */
+    VMMEM_ADMISSION_ALWAYS = 1u << 0
+};
+/* Sets @envelope against every running envelope on this host (read now, the way
+ * vmmem_status_new() finds them), the config's host-reserve and overcommit, and MemTotal.
+ * With admission = strict, an envelope that does not fit is refused: -EDQUOT with one line of
+ * figures.  With warn, 0 and fits = 0: the caller warns.  With off, 0 and fits = 1 without
+ * reading anything (unless VMMEM_ADMISSION_ALWAYS).  Two launches at the same moment may both
+ * be admitted: the check takes no lock. */
+VMMEM_PUBLIC int vmmem_admission_check(const vmmem_envelope *envelope, const vmmem_config *config,
+                                       unsigned flags, vmmem_admission *ret_admission,
+                                       vmmem_error **reterr);
+/* The figures as one line, for a warning: "this VM takes 1.2 GiB; 3 running envelope(s) take
+ * ...".  Free with vmmem_free(). */
+VMMEM_PUBLIC char *vmmem_admission_to_string(const vmmem_admission *admission);
+
 /* ---- fit: the largest VM for a budget (since 0.5) ---- */
 
 /* The largest guest RAM, in whole MiB, whose envelope's memory.max fits @budget bytes, for the

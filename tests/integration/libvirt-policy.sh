@@ -88,6 +88,23 @@ cg=$(lv_cgroup p10)
 lv_log_cmd p10
 assert_eq "$(lv_explain p10 | jq -r .memory_max)" "$(cg_read "$cg/memory.max")" "p10: vmmemd serves again once its config is good"
 lv_destroy p10
+
+# 6. Admission in vmmemd (root's config): under admission = strict a domain the host cannot hold
+# is refused, and the launcher stops it even under policy fail-open, since a refusal is the
+# host's answer and not a failure to apply the envelope; under warn it starts, with one line.
+printf '[vmmem]\nadmission = strict\nhost-reserve = 99%%\n' >"$LV_CONF"
+expect_refused p13 "vmmemd: admission refused (admission = strict): this VM takes" --env VMMEM_POLICY=fail-open
+printf '[vmmem]\nadmission = warn\nhost-reserve = 99%%\n' >"$LV_CONF"
+lv_create "$(lv_xml p14 128 1)"
+line=$(grep '^vmmem-qemu: warning: admission' "$(lv_log p14)" || true)
+[[ "$(wc -l <<<"$line")" == 1 && "$line" == "vmmem-qemu: warning: admission: the host is full, starting anyway (admission = warn): this VM takes "* ]] ||
+    fail "p14: expected one admission warning line in the domain log, got: '$line'"
+ok "p14: $line"
+cg=$(lv_cgroup p14)
+lv_log_cmd p14
+assert_eq "$(lv_explain p14 | jq -r .memory_max)" "$(cg_read "$cg/memory.max")" "p14: admitted with a warning, in its envelope"
+lv_destroy p14
+printf '[vmmem]\nratio = 1.0\n' >"$LV_CONF"
 rm -f /etc/vmmem/vmmem.conf.d/50-domain-env.conf
 
 lv_note "done"

@@ -170,6 +170,20 @@ static const BadRow bad_rows[] = {
      -EINVAL, "(config data): [vm big] overhead-min (2147483648) exceeds overhead-max"},
     {"escaped newline stays on one line", "[vmmem]\nratio = 1\\n2\n", NULL, -EINVAL,
      "(config data): [vmmem] ratio = '1\\x0a2': not a decimal number"},
+    {"admission", "[vmmem]\nadmission = maybe\n", NULL, -EINVAL,
+     "(config data): [vmmem] admission = 'maybe': must be off, warn or strict"},
+    {"admission in a vm group", "[vm a]\nadmission = strict\n", NULL, -EINVAL,
+     "(config data): [vm a] admission = 'strict': only allowed in [vmmem]"},
+    {"host-reserve 100%", "[vmmem]\nhost-reserve = 100%\n", NULL, -EINVAL,
+     "(config data): [vmmem] host-reserve = '100%': a share of the host's RAM must be 0% to 99%"},
+    {"host-reserve %", "[vmmem]\nhost-reserve = %\n", NULL, -EINVAL,
+     "(config data): [vmmem] host-reserve = '%': not a size"},
+    {"host-reserve -1%", "[vmmem]\nhost-reserve = -1%\n", NULL, -EINVAL,
+     "(config data): [vmmem] host-reserve = '-1%'"},
+    {"overcommit below 1", "[vmmem]\novercommit = 0.9\n", NULL, -EINVAL,
+     "(config data): [vmmem] overcommit = '0.9': must be between 1.0 and 100"},
+    {"overcommit in a vm group", "[vm a]\novercommit = 2\n", NULL, -EINVAL,
+     "(config data): [vm a] overcommit = '2': only allowed in [vmmem]"},
     {"set unknown key", "x", "ratoi", -EINVAL, "(override): [vmmem] ratoi = 'x': unknown key"},
     {"set bad value", "0.5", "ratio", -EINVAL, "(override): [vmmem] ratio = '0.5'"},
 };
@@ -485,6 +499,29 @@ test_dropins(void)
 }
 
 static void
+test_admission_keys(void)
+{
+    g_autoptr(Config) c = config_new_default();
+
+    g_assert_cmpint(c->admission, ==, ADMISSION_WARN);
+    g_assert_cmpfloat(c->overcommit, ==, 1.0);
+    g_assert_cmpuint(c->reserve_bytes, ==, 0);
+    g_assert_cmpuint(c->reserve_pct, ==, 0);
+    g_assert_cmpint(config_load_data(c,
+                                     "[vmmem]\nadmission = strict\nhost-reserve = 10%\n"
+                                     "overcommit = 1.5\n",
+                                     NULL),
+                    ==, 0);
+    g_assert_cmpint(c->admission, ==, ADMISSION_STRICT);
+    g_assert_cmpuint(c->reserve_pct, ==, 10);
+    g_assert_cmpfloat(c->overcommit, ==, 1.5);
+    /* A size replaces a share, and the other way round. */
+    g_assert_cmpint(config_set(c, "host-reserve", "2G", NULL), ==, 0);
+    g_assert_cmpuint(c->reserve_pct, ==, 0);
+    g_assert_cmpuint(c->reserve_bytes, ==, 2 * GiB);
+}
+
+static void
 test_domain_env(void)
 {
     g_autoptr(Config) c = config_new_default();
@@ -510,6 +547,7 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/config/dropins", test_dropins);
     g_test_add_func("/config/domain-env", test_domain_env);
+    g_test_add_func("/config/admission-keys", test_admission_keys);
     g_test_add_func("/config/defaults", test_defaults);
     for (size_t i = 0; i < G_N_ELEMENTS(good_rows); i++) {
         g_autofree char *path =

@@ -195,3 +195,35 @@ cmd_status(int argc, char **argv)
     }
     return 0;
 }
+
+static char *arg_kmsg;
+static const GOptionEntry why_entries[] = {
+    {"kmsg", 'k', 0, G_OPTION_ARG_FILENAME, &arg_kmsg,
+     "Read the kernel's OOM report from FILE (dmesg, journalctl -k, /dev/kmsg records), not from "
+     "/dev/kmsg",
+     "FILE"},
+    {NULL},
+};
+
+/* Why VM NAME (or qemu pid PID) was OOM-killed. */
+int
+cmd_why(int argc, char **argv)
+{
+    g_autoptr(GOptionContext) ctx = NULL;
+    g_autoptr(GError) gerr = NULL;
+    g_autofree char *text = NULL;
+    vmmem_error *error = NULL;
+
+    g_set_prgname("vmmem why");
+    ctx = g_option_context_new("NAME|PID");
+    g_option_context_add_main_entries(ctx, why_entries, NULL);
+    if (!g_option_context_parse(ctx, &argc, &argv, &gerr))
+        die(2, "%s", gerr->message);
+    if (argc != 2)
+        die(2, "why takes one VM name or qemu pid");
+    g_autoptr(vmmem_config) config = config_from_options();
+    if (vmmem_why(argv[1], arg_kmsg, config, 0, &text, &error) < 0)
+        die_vmmem(1, error);
+    fputs(text, stdout);
+    return 0;
+}

@@ -8,6 +8,7 @@
  *   vmmem status [--json] [NAME|PID]                    every envelope on this host
  *   vmmem fit --budget SIZE [--json] -- QEMU-ARGS...    the largest -m that fits SIZE
  *   vmmem capacity [--json] -- QEMU-ARGS...             how many more such VMs fit here
+ *   vmmem why [--kmsg FILE] NAME|PID                    why a VM was OOM-killed
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -807,6 +808,7 @@ static const struct {
      "Run qemu with room to spare, measure its real overhead, compare it with the budget"},
     {"gc", cmd_gc, "Remove empty vmmem scopes left behind by exited VMs"},
     {"host", cmd_host, "Print this machine's facts as JSON, to plan for it elsewhere (--host)"},
+    {"why", cmd_why, "Why a VM was OOM-killed, from the kernel's report and its envelope"},
     {"capacity", cmd_capacity, "How many more VMs like this one the host holds (admission)"},
     {"fit", cmd_fit, "The largest -m whose envelope fits a budget (--budget SIZE)"},
     {"status", cmd_status, "Every envelope on this host: limits, usage, overhead, events"},

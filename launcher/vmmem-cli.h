@@ -29,3 +29,4 @@ void make_plan(int qemu_argc, char **qemu_argv, vmmem_config *config, unsigned s
 int cmd_status(int argc, char **argv);
 int cmd_capacity(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
+int cmd_why(int argc, char **argv);

@@ -503,6 +503,18 @@ VMMEM_PUBLIC int vmmem_admission_check(const vmmem_envelope *envelope, const vmm
  * ...".  Free with vmmem_free(). */
 VMMEM_PUBLIC char *vmmem_admission_to_string(const vmmem_admission *admission);
 
+/* ---- why: an OOM kill explained (since 0.5) ---- */
+
+/* Explains the newest OOM kill of VM @vm (its name or qemu's pid) from the kernel's report in
+ * @log (a saved kernel log: dmesg, journal or /dev/kmsg records; NULL reads /dev/kmsg, which
+ * needs root) and the envelope, while its cgroup is there: which process was killed in which
+ * envelope, the usage split into guest RAM, QEMU overhead and other processes, the cause (a
+ * foreign process, the overhead budget, the guest RAM) and the setting that would have avoided
+ * it.  *@ret_text: lines for a person (free with vmmem_free()).  -ENOENT: no such kill in the
+ * log.  A log that is not one, or is cut short, holds no report: never an error of its own. */
+VMMEM_PUBLIC int vmmem_why(const char *vm, const char *log, const vmmem_config *config,
+                           unsigned flags, char **ret_text, vmmem_error **reterr);
+
 /* ---- fit: the largest VM for a budget (since 0.5) ---- */
 
 /* The largest guest RAM, in whole MiB, whose envelope's memory.max fits @budget bytes, for the

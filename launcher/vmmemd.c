@@ -34,6 +34,7 @@
 #include "libvirt-domain.h"
 #include "vmmemd-proto.h"
 #include "vmmemd-serve.h"
+#include "vmmemd-watch.h"
 
 const char *program_name = "vmmemd";
 
@@ -57,6 +58,7 @@ const char *program_name = "vmmemd";
 #define ACCEPT_BATCH 256
 
 static char *opt_socket;
+static char *opt_metrics_file;
 static char *opt_config;
 static char *opt_socket_group;
 
@@ -373,12 +375,16 @@ main(int argc, char **argv)
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
          "Read PATH and PATH.d/*.conf (default " VMMEM_DEFAULT_CONFIG_PATH " if it exists)",
          "PATH"},
+        {"metrics-file", 'm', 0, G_OPTION_ARG_FILENAME, &opt_metrics_file,
+         "Keep Prometheus metrics of every envelope in PATH (node_exporter's textfile collector)",
+         "PATH"},
         {NULL},
     };
     g_autoptr(GOptionContext) ctx =
         g_option_context_new("- apply vmmem envelopes to libvirt domains");
     g_autoptr(GError) error = NULL;
     g_autoptr(GMainLoop) loop = NULL;
+    g_autoptr(Watcher) watcher = NULL;
     Daemon d = {0};
     bool made_socket = false;
     sigset_t mask;
@@ -394,11 +400,15 @@ main(int argc, char **argv)
         die(1, "must run as root: it writes root-owned cgroup files");
     d.serve.config_path = opt_config ? opt_config : VMMEM_DEFAULT_CONFIG_PATH;
     d.serve.config_explicit = opt_config != NULL;
+    g_autofree char *parent = NULL;
     {
         g_autoptr(Config) check = config_new_default();
         if (config_load_path(check, d.serve.config_path, !opt_config, &error) < 0)
             die(1, "%s", error->message);
+        parent = g_strdup(check->parent);
     }
+    if (opt_metrics_file && !g_path_is_absolute(opt_metrics_file))
+        die(2, "--metrics-file: '%s' is not an absolute path", opt_metrics_file);
     umask(022);
 
     /* Blocked before anything can arrive: they are read from the signalfd only. */
@@ -429,6 +439,11 @@ main(int argc, char **argv)
     d.window_start = g_get_monotonic_time();
     g_unix_fd_add(sfd, G_IO_IN, on_signal, &d);
     g_unix_fd_add(d.listen_fd, G_IO_IN, on_listen, &d);
+    {
+        WatcherOptions wo = {.parent = parent, .metrics_path = opt_metrics_file};
+        if (watcher_start(&wo, &watcher, &error) < 0)
+            die(1, "cannot watch the envelopes: %s", error->message);
+    }
     warn("listening on %s", made_socket ? (opt_socket ? opt_socket : VMMEM_DEFAULT_HELPER_SOCKET)
                                         : "the socket from systemd");
     g_main_loop_run(loop);

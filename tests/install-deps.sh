@@ -22,6 +22,8 @@ packages=(
     # the workload guest kit's host side inside the test VM: mkfs.ext4 for the scratch disk, ip
     # for tap NICs, the SPICE client library for display-client.py --spice
     e2fsprogs iproute2 python3-gi gir1.2-spiceclientglib-2.0
+    # vm-agent: vmmemd's metrics read back with Prometheus's own text-format parser
+    python3-prometheus-client
 )
 
 missing=()

@@ -534,12 +534,29 @@ hog(const char *mib)
         pause();
 }
 
+/* --hold NAME: a manager that has made scope NAME and not started its VM yet (vm-agent: vmmemd
+ * must leave such an empty scope alone).  Holds it until killed. */
+static int
+hold(const char *name)
+{
+    vmmem_envelope *e = envelope_for("64M", NULL, NULL);
+    vmmem_scope *scope = NULL;
+
+    if (vmmem_scope_new(e, NULL, name, 0, &scope, NULL) < 0 ||
+        vmmem_scope_create(scope, 0, NULL) < 0)
+        return 1;
+    for (;;)
+        pause();
+}
+
 int
 main(int argc, char **argv)
 {
     self = argv[0];
     if (argc == 3 && strcmp(argv[1], "--hog") == 0)
         return hog(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "--hold") == 0)
+        return hold(argv[2]);
     if (access(CG "/cgroup.subtree_control", W_OK) < 0) {
         fprintf(stderr, "scope-api: needs a writable cgroup v2 root: run it in the test VM\n");
         return 2;

@@ -42,6 +42,11 @@ static const char *const libvirt_parents[] = {"machine", "machine.slice"};
  * oom_group_kill for memory.oom.group), each a change of the file: the line waits this long so
  * that it has them all. */
 #define OOM_LINE_DELAY_MS 20
+/* A VM that keeps crossing memory.high gets one elastic grant at most this often: time for the
+ * last one to take effect before the next is judged. */
+#define ELASTIC_INTERVAL_US (2 * G_USEC_PER_SEC)
+/* The attribute that carries an envelope's grants, so that a restarted vmmemd counts them. */
+#define LABEL_GRANT "user.vmmem.grant"
 /* A change is written to the metrics file this long after it, with any that follow. */
 #define METRICS_DELAY_MS 200
 
@@ -64,6 +69,9 @@ typedef struct {
     vmmem_memory_events last;
     gint64 last_high_line, last_max_line;
     uint64_t logged_oom_kill; /* oom_kill as of the last OOM line */
+    uint64_t overhead_budget; /* its user.vmmem.overhead */
+    uint64_t granted;         /* elastic grants so far */
+    gint64 last_grant, last_refusal_line;
     guint oom_timer;
     struct Watcher *watcher;
 } Tracked;
@@ -77,6 +85,8 @@ struct Watcher {
     GHashTable *refs;    /* wd -> WatchRef* */
     GHashTable *tracked; /* path -> Tracked* */
     GHashTable *parents; /* path -> wd */
+    uint64_t elastic_pool, elastic_step, elastic_ceiling;
+    uint64_t pool_used; /* Σ granted */
 };
 
 static void
@@ -182,6 +192,15 @@ track(Watcher *w, const char *path, const char *parent)
         return;
     }
     t->logged_oom_kill = t->last.oom_kill;
+    {
+        g_autofree char *budget = label(w, path, CGROUP_LABEL_OVERHEAD);
+        g_autofree char *grant = label(w, path, LABEL_GRANT);
+        (void)g_ascii_string_to_unsigned(budget ? budget : "", 10, 0, G_MAXUINT64,
+                                         &t->overhead_budget, NULL);
+        /* A grant made before a restart still holds its share of the pool. */
+        if (grant && g_ascii_string_to_unsigned(grant, 10, 0, G_MAXUINT64, &t->granted, NULL))
+            w->pool_used += t->granted;
+    }
     t->wd_events = add_watch(w, path, "memory.events", IN_MODIFY, WATCH_EVENTS);
     t->wd_cgevents = add_watch(w, path, "cgroup.events", IN_MODIFY, WATCH_CGEVENTS);
     if (t->wd_events < 0 || t->wd_cgevents < 0) {
@@ -203,6 +222,13 @@ track(Watcher *w, const char *path, const char *parent)
 static void
 untrack(Watcher *w, Tracked *t)
 {
+    if (t->granted) {
+        g_autofree char *g = vmmem_format_size(t->granted);
+        w->pool_used -= MIN(t->granted, w->pool_used);
+        g_autofree char *left =
+            vmmem_format_size(w->elastic_pool - MIN(w->pool_used, w->elastic_pool));
+        warn("%s: elastic: %s back to the pool, which has %s free", t->name, g, left);
+    }
     /* The watches go with the directory (IN_IGNORED); removing them first is harmless. */
     if (t->wd_events >= 0)
         inotify_rm_watch(w->ifd, t->wd_events);
@@ -270,6 +296,76 @@ log_oom(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+static int
+write_limit(Watcher *w, const char *path, const char *file, uint64_t value)
+{
+    g_autofree char *text = g_strdup_printf("%" G_GUINT64_FORMAT, value);
+    int fd = openat(w->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), r;
+
+    if (fd < 0)
+        return -errno;
+    r = cg_write(fd, path, file, text, NULL);
+    close(fd);
+    return r;
+}
+
+/* Elastic overhead: an envelope that keeps crossing its memory.high gets memory.high and
+ * memory.max raised by one step from the host's pool, up to its ceiling.  Limits only go up, so
+ * never below usage; the grant goes back to the pool when the envelope ends. */
+static void
+maybe_grant(Watcher *w, Tracked *t, gint64 at)
+{
+    uint64_t high, max, ceiling, step;
+    g_autofree char *grant = NULL;
+
+    if (!w->elastic_pool || at - t->last_grant < ELASTIC_INTERVAL_US)
+        return;
+    high = read_value(w, t->path, "memory.high");
+    max = read_value(w, t->path, "memory.max");
+    if (high == 0 || high == UINT64_MAX || max == 0 || max == UINT64_MAX)
+        return; /* no memory.high to cross: nothing to judge by */
+    ceiling = w->elastic_ceiling ? w->elastic_ceiling : t->overhead_budget;
+    step = MIN(w->elastic_step, ceiling - MIN(t->granted, ceiling));
+    step = MIN(step, w->elastic_pool - MIN(w->pool_used, w->elastic_pool));
+    step = step / 4096 * 4096;
+    if (step == 0) {
+        if (at - t->last_refusal_line >= EVENT_LINE_WINDOW_US) {
+            g_autofree char *c = vmmem_format_size(ceiling);
+            t->last_refusal_line = at;
+            if (t->granted >= ceiling)
+                warn("%s: elastic: no grant: it has its ceiling (%s)", t->name, c);
+            else
+                warn("%s: elastic: no grant: the pool is empty", t->name);
+        }
+        return;
+    }
+    /* memory.max first: memory.high above it would be meaningless for a moment. */
+    if (write_limit(w, t->path, "memory.max", max + step) < 0) {
+        warn("%s: elastic: cannot raise memory.max of /%s", t->name, t->path);
+        return;
+    }
+    (void)write_limit(w, t->path, "memory.high", high + step);
+    t->granted += step;
+    w->pool_used += step;
+    t->last_grant = at;
+    grant = g_strdup_printf("%" G_GUINT64_FORMAT, t->granted);
+    {
+        g_autofree char *at_path = g_strdup_printf("%s/%s", w->mount, t->path);
+        (void)lsetxattr(at_path, LABEL_GRANT, grant, strlen(grant), 0);
+    }
+    {
+        g_autofree char *s = vmmem_format_size(step), *h0 = vmmem_format_size(high);
+        g_autofree char *h1 = vmmem_format_size(high + step), *m0 = vmmem_format_size(max);
+        g_autofree char *m1 = vmmem_format_size(max + step), *g = vmmem_format_size(t->granted);
+        g_autofree char *c = vmmem_format_size(ceiling);
+        g_autofree char *left = vmmem_format_size(w->elastic_pool - w->pool_used);
+        warn("%s: elastic: +%s (memory.high %s -> %s, memory.max %s -> %s); granted %s of its "
+             "%s ceiling, %s left in the pool",
+             t->name, s, h0, h1, m0, m1, g, c, left);
+    }
+    schedule_metrics(w);
+}
+
 static void
 log_events(Watcher *w, Tracked *t, const vmmem_memory_events *now)
 {
@@ -288,6 +384,8 @@ log_events(Watcher *w, Tracked *t, const vmmem_memory_events *now)
              "memory.max %s; the kernel reclaims to stay under it",
              t->name, t->path, now->max, current, max);
     }
+    if (now->high > was->high)
+        maybe_grant(w, t, at);
     if (now->high > was->high && at - t->last_high_line >= EVENT_LINE_WINDOW_US) {
         g_autofree char *high = vmmem_format_size(read_value(w, t->path, "memory.high"));
         t->last_high_line = at;
@@ -607,6 +705,9 @@ watcher_start(const WatcherOptions *options, Watcher **ret_watcher, GError **err
     w->tracked = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, tracked_free);
     w->parents = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     w->parent = g_strdup(options->parent);
+    w->elastic_pool = options->elastic_pool;
+    w->elastic_step = options->elastic_step;
+    w->elastic_ceiling = options->elastic_ceiling;
     w->metrics_path = g_strdup(options->metrics_path);
     r = cg_open_unified_root(&w->mount, &w->root_fd, error);
     if (r < 0)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <stdint.h>
 
 /* vmmemd as the host agent (vmmemd(8), "Host agent"): it watches every envelope on the host in
  * its GLib main loop, with no timer while nothing happens: inotify on each envelope's
@@ -16,6 +17,8 @@ typedef struct {
     const char *parent;
     /* Write the Prometheus text format here (atomically) after each change; NULL: none. */
     const char *metrics_path;
+    /* Elastic overhead (config elastic-*): pool 0 is off. */
+    uint64_t elastic_pool, elastic_step, elastic_ceiling;
 } WatcherOptions;
 
 /* Finds the envelopes there are and starts watching.  Fails (one line) when the cgroup2 tree

@@ -34,6 +34,7 @@
 #include "libvirt-domain.h"
 #include "vmmemd-proto.h"
 #include "vmmemd-serve.h"
+#include "vmmemd-http.h"
 #include "vmmemd-watch.h"
 
 const char *program_name = "vmmemd";
@@ -59,6 +60,7 @@ const char *program_name = "vmmemd";
 
 static char *opt_socket;
 static char *opt_metrics_file;
+static int opt_metrics_port;
 static char *opt_config;
 static char *opt_socket_group;
 
@@ -375,6 +377,8 @@ main(int argc, char **argv)
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
          "Read PATH and PATH.d/*.conf (default " VMMEM_DEFAULT_CONFIG_PATH " if it exists)",
          "PATH"},
+        {"metrics-listen", 'l', 0, G_OPTION_ARG_INT, &opt_metrics_port,
+         "Serve the metrics over HTTP on 127.0.0.1:PORT, read at each scrape", "PORT"},
         {"metrics-file", 'm', 0, G_OPTION_ARG_FILENAME, &opt_metrics_file,
          "Keep Prometheus metrics of every envelope in PATH (node_exporter's textfile collector)",
          "PATH"},
@@ -385,6 +389,7 @@ main(int argc, char **argv)
     g_autoptr(GError) error = NULL;
     g_autoptr(GMainLoop) loop = NULL;
     g_autoptr(Watcher) watcher = NULL;
+    g_autoptr(GSocketService) http = NULL;
     Daemon d = {0};
     bool made_socket = false;
     sigset_t mask;
@@ -401,11 +406,16 @@ main(int argc, char **argv)
     d.serve.config_path = opt_config ? opt_config : VMMEM_DEFAULT_CONFIG_PATH;
     d.serve.config_explicit = opt_config != NULL;
     g_autofree char *parent = NULL;
+    WatcherOptions wo = {0};
     {
         g_autoptr(Config) check = config_new_default();
         if (config_load_path(check, d.serve.config_path, !opt_config, &error) < 0)
             die(1, "%s", error->message);
         parent = g_strdup(check->parent);
+        /* Read once: a new pool needs a restart (the grants made are counted again then). */
+        wo.elastic_pool = check->elastic_pool;
+        wo.elastic_step = check->elastic_step;
+        wo.elastic_ceiling = check->elastic_ceiling;
     }
     if (opt_metrics_file && !g_path_is_absolute(opt_metrics_file))
         die(2, "--metrics-file: '%s' is not an absolute path", opt_metrics_file);
@@ -439,11 +449,12 @@ main(int argc, char **argv)
     d.window_start = g_get_monotonic_time();
     g_unix_fd_add(sfd, G_IO_IN, on_signal, &d);
     g_unix_fd_add(d.listen_fd, G_IO_IN, on_listen, &d);
-    {
-        WatcherOptions wo = {.parent = parent, .metrics_path = opt_metrics_file};
-        if (watcher_start(&wo, &watcher, &error) < 0)
-            die(1, "cannot watch the envelopes: %s", error->message);
-    }
+    wo.parent = parent;
+    wo.metrics_path = opt_metrics_file;
+    if (watcher_start(&wo, &watcher, &error) < 0)
+        die(1, "cannot watch the envelopes: %s", error->message);
+    if (opt_metrics_port && metrics_http_start((unsigned)opt_metrics_port, &http, &error) < 0)
+        die(1, "%s", error->message);
     warn("listening on %s", made_socket ? (opt_socket ? opt_socket : VMMEM_DEFAULT_HELPER_SOCKET)
                                         : "the socket from systemd");
     g_main_loop_run(loop);

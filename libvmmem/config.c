@@ -311,6 +311,32 @@ parse_overcommit(const char *text, Config *config, Policy *policy, GError **erro
 }
 
 static int
+parse_elastic_pool(const char *text, Config *config, Policy *policy, GError **error)
+{
+    return parse_size(text, &config->elastic_pool, error);
+}
+
+static int
+parse_elastic_step(const char *text, Config *config, Policy *policy, GError **error)
+{
+    uint64_t v;
+    int r = parse_size(text, &v, error);
+
+    if (r < 0)
+        return r;
+    if (v < 4096)
+        return vmmem_fail(error, EINVAL, "must be at least a page (4K)");
+    config->elastic_step = v;
+    return 0;
+}
+
+static int
+parse_elastic_ceiling(const char *text, Config *config, Policy *policy, GError **error)
+{
+    return parse_size(text, &config->elastic_ceiling, error);
+}
+
+static int
 parse_profile(const char *text, Config *config, Policy *policy, GError **error)
 {
     if (strcmp(text, "none") != 0 && !g_path_is_absolute(text))
@@ -462,6 +488,24 @@ format_overcommit(const Config *config, const Policy *policy)
     return format_decimal(config->overcommit);
 }
 
+static char *
+format_elastic_pool(const Config *config, const Policy *policy)
+{
+    return format_bytes(config->elastic_pool);
+}
+
+static char *
+format_elastic_step(const Config *config, const Policy *policy)
+{
+    return format_bytes(config->elastic_step);
+}
+
+static char *
+format_elastic_ceiling(const Config *config, const Policy *policy)
+{
+    return format_bytes(config->elastic_ceiling);
+}
+
 static const ConfigKey config_keys[] = {
     {"qemu", parse_qemu, format_qemu, 0},
     {"parent", parse_parent, format_parent, 0},
@@ -480,6 +524,9 @@ static const ConfigKey config_keys[] = {
     {"admission", parse_admission, format_admission, 0},
     {"host-reserve", parse_host_reserve, format_host_reserve, 0},
     {"overcommit", parse_overcommit, format_overcommit, 0},
+    {"elastic-pool", parse_elastic_pool, format_elastic_pool, 0},
+    {"elastic-step", parse_elastic_step, format_elastic_step, 0},
+    {"elastic-ceiling", parse_elastic_ceiling, format_elastic_ceiling, 0},
 };
 
 static const ConfigKey *
@@ -521,6 +568,7 @@ config_new_default(void)
     config->defaults = default_policy;
     config->admission = ADMISSION_WARN;
     config->overcommit = 1.0;
+    config->elastic_step = VMMEM_DEFAULT_ELASTIC_STEP;
     config->vm_policies = vm_policies_new();
     return config;
 }
@@ -544,6 +592,9 @@ config_copy(const Config *config)
     copy->reserve_bytes = config->reserve_bytes;
     copy->reserve_pct = config->reserve_pct;
     copy->overcommit = config->overcommit;
+    copy->elastic_pool = config->elastic_pool;
+    copy->elastic_step = config->elastic_step;
+    copy->elastic_ceiling = config->elastic_ceiling;
     copy->defaults = config->defaults;
     copy->vm_policies = vm_policies_new();
     g_hash_table_iter_init(&iter, config->vm_policies);

@@ -30,6 +30,10 @@
  *                                         # fit the host (admission.c)
  *   host-reserve = 0                      # what admission keeps for the host: a size or N%
  *   overcommit = 1.0                      # guest RAM counted ÷ this (never the overhead)
+ *   elastic-pool = 0                      # vmmemd grants VMs that keep crossing memory.high
+ *                                         # more from this pool; 0 = off (vmmemd(8))
+ *   elastic-step = 64M                    # one grant
+ *   elastic-ceiling = 0                   # grants per VM at most; 0 = its overhead budget
  *
  *   [vm NAME]                             # per-VM overrides, NAME as in -name guest=NAME
  *   ratio = ... overhead-min = ... overhead-max = ... high = ... swap = ... protect = ...
@@ -62,6 +66,11 @@ typedef enum {
     ADMISSION_WARN,
     ADMISSION_STRICT,
 } AdmissionMode;
+
+/* One elastic grant by default: a step of the size of the model's larger device terms (a qcow2
+ * disk's cache, a display with a client: docs/overhead-model.md), so that a few steps cover
+ * what a mis-sized envelope typically lacks.  A policy default, not a measurement. */
+#define VMMEM_DEFAULT_ELASTIC_STEP (64u << 20)
 
 /* An arithmetic bound on overcommit, not a policy: the seeds' hosts run 150-200 % with KSM and
  * ballooning. */
@@ -108,9 +117,12 @@ typedef struct {
     unsigned domain_env;  /* DOMAIN_ENV_*: none by default */
     uint64_t protect_max; /* bytes; 0: half of the host's RAM */
     AdmissionMode admission;
-    uint64_t reserve_bytes; /* host-reserve as a size ... */
-    unsigned reserve_pct;   /* ... or as a share of MemTotal (0-99); one of them is 0 */
-    double overcommit;      /* 1.0 to VMMEM_OVERCOMMIT_MAX, 6 decimals */
+    uint64_t reserve_bytes;   /* host-reserve as a size ... */
+    unsigned reserve_pct;     /* ... or as a share of MemTotal (0-99); one of them is 0 */
+    double overcommit;        /* 1.0 to VMMEM_OVERCOMMIT_MAX, 6 decimals */
+    uint64_t elastic_pool;    /* bytes; 0: no elastic overhead */
+    uint64_t elastic_step;    /* bytes, > 0 */
+    uint64_t elastic_ceiling; /* bytes per VM; 0: the VM's overhead budget */
     Policy defaults;
     GHashTable *vm_policies; /* name -> Policy*, for [vm NAME] groups */
 } Config;

@@ -14,7 +14,7 @@ mkdir -p /tmp/metrics
 
 start_vmmemd() {
     "$VMMEMD" --socket /tmp/vmmemd.sock --config /tmp/agent.conf --metrics-file "$METRICS" \
-        >>"$LOG" 2>&1 </dev/null &
+        --metrics-listen 9465 >>"$LOG" 2>&1 </dev/null &
     VMMEMD_PID=$!
     for _ in $(seq 1 100); do
         [[ -S /tmp/vmmemd.sock ]] && return 0
@@ -85,6 +85,22 @@ assert_eq "$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.vmm
 assert_eq "$(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) * 1024))" \
     "$(python3 -c 'import sys; from prometheus_client.parser import text_string_to_metric_families as p; print(int([s for f in p(open(sys.argv[1]).read()) for s in f.samples if s.name == "vmmem_host_memory_bytes"][0].value))' "$METRICS")" \
     "metrics: the host's RAM"
+
+# The same over HTTP on 127.0.0.1, read at the scrape; a client that sends nothing holds nothing up.
+exec 7<>/dev/tcp/127.0.0.1/9465
+python3 - "$(cg_read vmmem.slice/vmmem-a1.scope/memory.max)" <<'PY' || fail "the HTTP metrics"
+import sys, urllib.request
+from prometheus_client.parser import text_string_to_metric_families
+body = urllib.request.urlopen("http://127.0.0.1:9465/metrics", timeout=5).read().decode()
+got = [s.value for f in text_string_to_metric_families(body) for s in f.samples
+       if s.name == "vmmem_memory_max_bytes" and s.labels["vm"] == "a1"]
+assert got == [int(sys.argv[1])], got
+PY
+exec 7>&-
+ok "metrics over HTTP on 127.0.0.1:9465, past a silent client: memory.max = the file"
+ss -ltn | grep -q '127.0.0.1:9465' || fail "expected the listener on 127.0.0.1 only: $(ss -ltn | grep 9465)"
+ss -ltn | grep -q '0.0.0.0:9465\|\*:9465' && fail "listening beyond localhost"
+ok "HTTP bound to 127.0.0.1 alone"
 
 # Idle: no wake-up at all while nothing changes.
 before=$(wakeups "$VMMEMD_PID")

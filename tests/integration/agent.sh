@@ -118,6 +118,14 @@ wait_line "vmmemd: a1: memory.high crossed in /vmmem.slice/vmmem-a1.scope" 2
 echo max >"$CG/vmmem.slice/vmmem-a1.scope/memory.high"
 sleep 1
 assert_eq 1 "$(grep -c 'vmmemd: a1: memory.high crossed' "$LOG")" "one log line for the crossing"
+# The throttling stalled the shell: a PSI trigger line, where the kernel keeps PSI.
+if grep -q '^some ' "$CG/vmmem.slice/vmmem-a1.scope/memory.pressure" 2>/dev/null; then
+    wait_line "vmmemd: a1: memory pressure in /vmmem.slice/vmmem-a1.scope" 2
+    grep 'vmmemd: a1: memory pressure' "$LOG" | sed 's/^/# /'
+    ok "a PSI trigger line for the stall"
+else
+    ok "no PSI in this kernel: no trigger"
+fi
 grep 'vmmemd: a1: memory.high crossed' "$LOG" | sed 's/^/# /'
 assert_eq "$(awk '$1 == "high" {print $2}' "$CG/vmmem.slice/vmmem-a1.scope/memory.events")" \
     "$(metric vmmem_memory_events_total a1 high)" "metrics: the high counter = memory.events"
@@ -129,6 +137,8 @@ wait "${PID[b1]}" 2>/dev/null || true
 gone=$(date +%s.%N)
 wait_line "vmmemd: b1: OOM kill in /vmmem.slice/vmmem-b1.scope" 2
 assert_eq 1 "$(grep -c 'vmmemd: b1: OOM kill' "$LOG")" "one log line for the OOM kill"
+assert_contains "$(grep 'vmmemd: b1: OOM kill' "$LOG")" ": oom 1, oom_kill " "the OOM line: one OOM"
+assert_contains "$(grep 'vmmemd: b1: OOM kill' "$LOG")" ", oom_group_kill 1 (" "the OOM line: the group killed once"
 grep 'vmmemd: b1: OOM kill' "$LOG" | sed 's/^/# /'
 wait_gone "$CG/vmmem.slice/vmmem-b1.scope" 1 || fail "b1's scope still there 1 s after its VM was killed"
 ok "b1's scope removed within 1 s of the kill"

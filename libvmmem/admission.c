@@ -51,8 +51,8 @@ admission_compute(const Envelope *envelope, const Config *config, const GArray *
     *ret = a;
 }
 
-char *
-vmmem_admission_to_string(const vmmem_admission *a)
+static char *
+describe(const vmmem_admission *a)
 {
     g_autofree char *request = vmmem_format_size(a->request);
     g_autofree char *committed = vmmem_format_size(a->committed);
@@ -68,6 +68,12 @@ vmmem_admission_to_string(const vmmem_admission *a)
                            "keeps %s of the host's %s, leaving %s%s",
                            request, a->n_envelopes, committed, reserve, total, available,
                            overcommit);
+}
+
+char *
+vmmem_admission_to_string(const vmmem_admission *a)
+{
+    return a ? describe(a) : NULL;
 }
 
 int

@@ -100,7 +100,7 @@ vmmem_parse_size(const char *text, uint64_t default_unit, uint64_t *ret)
     uint64_t mul = default_unit, whole, result;
     int r;
 
-    if (!text || default_unit == 0)
+    if (!text || !ret || default_unit == 0)
         return -EINVAL;
     if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
         return parse_hex_size(text, default_unit, ret);

@@ -1692,6 +1692,39 @@ test_null_arguments(void)
     g_assert_cmpint(vmmem_calibration_finish(NULL, scope, 0, 0, &error), ==, -EINVAL);
     g_assert_cmpint(vmmem_calibration_get_part(NULL, 0, NULL, NULL, NULL), ==, -EINVAL);
     g_assert_cmpint(vmmem_calibration_to_json(NULL, 0, &json, &error), ==, -EINVAL);
+    /* Since 0.5. */
+    {
+        vmmem_status *status = NULL;
+        vmmem_admission adm;
+        vmmem_envelope *fitted = NULL;
+        char *text = NULL, *m = NULL;
+
+        g_assert_cmpint(vmmem_status_new(NULL, 0, NULL, &error), ==, -EINVAL);
+        g_assert_cmpint(vmmem_status_new(NULL, 1, &status, &error), ==, -EINVAL);
+        g_assert_null(status);
+        g_assert_cmpuint(vmmem_status_get_n_envelopes(NULL), ==, 0);
+        g_assert_null(vmmem_status_get_envelope(NULL, 0));
+        g_assert_cmpuint(vmmem_status_get_mem_total(NULL), ==, 0);
+        g_assert_cmpint(vmmem_status_to_json(NULL, 0, &json, &error), ==, -EINVAL);
+        g_assert_null(vmmem_status_free(NULL));
+        g_assert_cmpint(vmmem_admission_check(NULL, config, 0, &adm, &error), ==, -EINVAL);
+        g_assert_cmpint(vmmem_admission_check(envelope, config, 0, NULL, &error), ==, -EINVAL);
+        g_assert_cmpint(vmmem_admission_check(envelope, config, 2, &adm, &error), ==, -EINVAL);
+        g_assert_null(vmmem_admission_to_string(NULL));
+        g_assert_cmpint(vmmem_why(NULL, NULL, config, 0, &text, &error), ==, -EINVAL);
+        g_assert_cmpint(vmmem_why("web1", NULL, config, 0, NULL, &error), ==, -EINVAL);
+        g_assert_cmpint(vmmem_why("web1", NULL, config, 1, &text, &error), ==, -EINVAL);
+        g_assert_null(text);
+        g_assert_cmpint(vmmem_fit(1, NULL, NULL, config, GiB, 0, &fitted, &m, &error), ==, -EINVAL);
+        g_assert_cmpint(vmmem_fit(count_args(argv), argv, NULL, config, GiB, 0, NULL, &m, &error),
+                        ==, -EINVAL);
+        g_assert_cmpint(
+            vmmem_fit(count_args(argv), argv, NULL, config, GiB, 4, &fitted, &m, &error), ==,
+            -EINVAL);
+        g_assert_null(fitted);
+        g_assert_cmpint(vmmem_parse_size(NULL, 1, &u), ==, -EINVAL);
+        g_assert_cmpint(vmmem_parse_size("1G", 1, NULL), ==, -EINVAL);
+    }
     /* The header does not say whether these fill *reterr (today they do not): either way the
      * caller can free what it got. */
     vmmem_error_free(error);

@@ -29,11 +29,12 @@ if [ ! -f "$builddir/build.ninja" ]; then
         -Db_lundef=false \
         -Dc_args=-fsanitize=fuzzer-no-link
 fi
-meson compile -C "$builddir" tests/fuzz/fuzz-qemu-argv
+meson compile -C "$builddir" tests/fuzz/fuzz-qemu-argv tests/fuzz/fuzz-oom-report
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -R "$src/tests/fuzz/corpus" "$work/corpus"
+cp -R "$src/tests/fuzz/corpus-oom" "$work/corpus-oom"
 artifacts=$builddir/fuzz-artifacts
 mkdir -p "$artifacts"
 
@@ -48,3 +49,12 @@ export G_DEBUG=fatal-warnings
     -artifact_prefix="$artifacts/" \
     -print_final_stats=1 \
     "$work/corpus"
+
+# The OOM report parser (`vmmem why --kmsg`), a quarter of the time.
+"$builddir/tests/fuzz/fuzz-oom-report" \
+    -max_total_time="$(((seconds + 3) / 4))" \
+    -timeout=10 \
+    -rss_limit_mb=2048 \
+    -artifact_prefix="$artifacts/" \
+    -print_final_stats=1 \
+    "$work/corpus-oom"

@@ -176,6 +176,11 @@ admit(const vmmem_envelope *envelope, const vmmem_config *config)
 
     if (r == -EDQUOT)
         die_vmmem(1, error);
+    /* No usable cgroup v2 here: making the envelope fails next, with this reason, once. */
+    if (r < 0 && vmmem_error_get_errno(error) == ENOMEDIUM) {
+        vmmem_error_free(error);
+        return;
+    }
     if (r < 0) {
         g_autofree char *mode = NULL;
         if (vmmem_config_get(config, NULL, "admission", &mode, NULL) < 0 ||

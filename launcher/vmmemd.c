@@ -18,9 +18,11 @@
 #include <grp.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -175,7 +177,12 @@ spawn_child(Daemon *d, int fd, const struct ucred *cred, const LibvirtDomain *do
         sigset_t all;
 
         sigfillset(&all);
-        close(d->listen_fd);
+        /* The worker reads what a domain sent: it keeps nothing of the parent's but its own
+         * connection (not the socket, the signalfd, the agent's inotify and PSI triggers, the
+         * HTTP listener). */
+        if (fd > 3)
+            (void)syscall(SYS_close_range, 3u, (unsigned)fd - 1, 0u);
+        (void)syscall(SYS_close_range, (unsigned)fd + 1, ~0u, 0u);
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
         signal(SIGCHLD, SIG_DFL);
@@ -416,6 +423,15 @@ main(int argc, char **argv)
         wo.elastic_pool = check->elastic_pool;
         wo.elastic_step = check->elastic_step;
         wo.elastic_ceiling = check->elastic_ceiling;
+    }
+    /* The agent keeps one fd per envelope (its PSI trigger): the soft limit's 1,024 would cap it
+     * near a thousand VMs.  Up to the hard limit (systemd's default: 524,288). */
+    {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            (void)setrlimit(RLIMIT_NOFILE, &rl);
+        }
     }
     if (opt_metrics_file && !g_path_is_absolute(opt_metrics_file))
         die(2, "--metrics-file: '%s' is not an absolute path", opt_metrics_file);

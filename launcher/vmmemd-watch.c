@@ -141,11 +141,14 @@ add_watch(Watcher *w, const char *path, const char *file, uint32_t mask, WatchKi
 static char *
 label(Watcher *w, const char *path, const char *name)
 {
-    g_autofree char *at = g_strdup_printf("%s/%s", w->mount, path);
-    char buf[1024];
-    ssize_t n = lgetxattr(at, name, buf, sizeof(buf) - 1);
+    int fd = openat(w->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    char *value;
 
-    return n >= 0 ? g_strndup(buf, (gsize)n) : NULL;
+    if (fd < 0)
+        return NULL;
+    value = cg_read_label(fd, name);
+    close(fd);
+    return value;
 }
 
 static int
@@ -226,9 +229,13 @@ watch_pressure(Watcher *w, Tracked *t)
     t->psi_source = g_unix_fd_add(fd, G_IO_PRI | G_IO_ERR, on_pressure, t);
 }
 
-/* @path: a labelled cgroup, complete (its last attribute is there). */
+static void on_memory_events(Watcher *w, Tracked *t);
+
+/* @path: a labelled cgroup, complete (its last attribute is there).  @fresh: it appeared while
+ * vmmemd watched, so every event it has counted is news (a VM OOM-killed in its first
+ * milliseconds, before its watch existed); one found at start has a past that is not. */
 static void
-track(Watcher *w, const char *path, const char *parent)
+track(Watcher *w, const char *path, const char *parent, bool fresh)
 {
     g_autofree char *vm = NULL, *max_text = NULL;
     const char *last = strrchr(path, '/');
@@ -275,6 +282,11 @@ track(Watcher *w, const char *path, const char *parent)
     max_text = vmmem_format_size(read_value(w, path, "memory.max"));
     warn("%s: watching /%s (memory.max %s)", t->name, path, max_text);
     g_hash_table_replace(w->tracked, t->path, t);
+    if (fresh) {
+        memset(&t->last, 0, sizeof(t->last));
+        t->logged_oom_kill = 0;
+        on_memory_events(w, t);
+    }
     schedule_metrics(w);
 }
 
@@ -301,7 +313,7 @@ untrack(Watcher *w, Tracked *t)
 
 /* A child of a parent: tracked once its last attribute (the overhead's) is set. */
 static void
-consider(Watcher *w, const char *parent, const char *child)
+consider(Watcher *w, const char *parent, const char *child, bool fresh)
 {
     g_autofree char *path = g_strdup_printf("%s/%s", parent, child);
     g_autofree char *overhead = NULL;
@@ -310,11 +322,12 @@ consider(Watcher *w, const char *parent, const char *child)
         return;
     overhead = label(w, path, CGROUP_LABEL_OVERHEAD);
     if (overhead)
-        track(w, path, parent);
+        track(w, path, parent, fresh);
 }
 
+/* @fresh: the parent appeared while vmmemd watched (what is in it is news); false at start. */
 static void
-watch_parent(Watcher *w, const char *parent)
+watch_parent(Watcher *w, const char *parent, bool fresh)
 {
     g_autofree char *at = NULL;
     DIR *dir;
@@ -333,7 +346,7 @@ watch_parent(Watcher *w, const char *parent)
         return;
     while ((de = readdir(dir)))
         if (de->d_type == DT_DIR && de->d_name[0] != '.')
-            consider(w, parent, de->d_name);
+            consider(w, parent, de->d_name, fresh);
     closedir(dir);
 }
 
@@ -530,14 +543,14 @@ handle(Watcher *w, const struct inotify_event *ev)
         if (ev->len && (ev->mask & IN_ISDIR)) {
             for (size_t i = 0; i < G_N_ELEMENTS(libvirt_parents); i++)
                 if (strcmp(ev->name, libvirt_parents[i]) == 0)
-                    watch_parent(w, ev->name);
+                    watch_parent(w, ev->name, true);
             if (strcmp(ev->name, w->parent) == 0)
-                watch_parent(w, ev->name);
+                watch_parent(w, ev->name, true);
         }
         break;
     case WATCH_PARENT:
         if (ev->len && (ev->mask & IN_ISDIR))
-            consider(w, path, ev->name);
+            consider(w, path, ev->name, true);
         break;
     case WATCH_EVENTS:
         if ((t = tracked_by_path(w, path)))
@@ -779,16 +792,16 @@ watcher_start(const WatcherOptions *options, Watcher **ret_watcher, GError **err
                           g_strerror(errno));
     /* Parents first, so that nothing made during the walk is missed; the walk then finds what
      * is anywhere else (a parent configured elsewhere before, a VM with --parent). */
-    watch_parent(w, w->parent);
+    watch_parent(w, w->parent, false);
     for (size_t i = 0; i < G_N_ELEMENTS(libvirt_parents); i++)
-        watch_parent(w, libvirt_parents[i]);
+        watch_parent(w, libvirt_parents[i], false);
     r = status_collect(NULL, NULL, &entries, error);
     if (r < 0)
         return r;
     for (guint i = 0; i < entries->len; i++) {
         const char *path = g_array_index(entries, StatusEntry, i).pub.path;
         g_autofree char *parent = g_path_get_dirname(path);
-        track(w, path, parent);
+        track(w, path, parent, false);
     }
     w->source = g_unix_fd_add(w->ifd, G_IO_IN, on_inotify, w);
     schedule_metrics(w);

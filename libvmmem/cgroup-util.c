@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -316,4 +317,13 @@ cg_kill_and_wait(int dirfd, const char *what, unsigned timeout_ms, GError **erro
                               what);
         g_usleep(2000);
     }
+}
+
+char *
+cg_read_label(int dirfd, const char *name)
+{
+    char buf[1024];
+    ssize_t n = fgetxattr(dirfd, name, buf, sizeof(buf) - 1);
+
+    return n >= 0 ? g_strndup(buf, (gsize)n) : NULL;
 }

@@ -33,6 +33,9 @@ int cg_write(int dirfd, const char *what, const char *file, const char *value, G
 int cg_read_keyed(int dirfd, const char *what, const char *file, const char *key,
                   uint64_t *ret_value, GError **error);
 
+/* One extended attribute of the cgroup directory @dirfd (the user.vmmem.* labels), or NULL. */
+char *cg_read_label(int dirfd, const char *name);
+
 /* Opens a child directory of @dirfd (one path component or a relative path). */
 int cg_open_dir(int dirfd, const char *what, const char *path, int *ret_fd, GError **error);
 

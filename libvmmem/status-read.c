@@ -44,15 +44,6 @@ read_optional(int dfd, const char *path, const char *file, char **ret_text, GErr
     return r;
 }
 
-static char *
-get_label(int dfd, const char *name)
-{
-    char buf[1024];
-    ssize_t n = fgetxattr(dfd, name, buf, sizeof(buf) - 1);
-
-    return n >= 0 ? g_strndup(buf, (gsize)n) : NULL;
-}
-
 /* The pids in the cgroup and below it (libvirt puts qemu in the domain's emulator/ child). */
 static void
 collect_pids(int dfd, int depth, GArray *pids)
@@ -147,9 +138,9 @@ read_envelope(int dfd, const char *path, const HostInfo *host, StatusTexts *ret_
     int r;
 
     t.path = g_strdup(path);
-    t.label_vm = get_label(dfd, CGROUP_LABEL_VM);
-    t.label_guest_ram = get_label(dfd, CGROUP_LABEL_GUEST_RAM);
-    t.label_overhead = get_label(dfd, CGROUP_LABEL_OVERHEAD);
+    t.label_vm = cg_read_label(dfd, CGROUP_LABEL_VM);
+    t.label_guest_ram = cg_read_label(dfd, CGROUP_LABEL_GUEST_RAM);
+    t.label_overhead = cg_read_label(dfd, CGROUP_LABEL_OVERHEAD);
     if ((r = cg_read_all(dfd, path, "memory.max", &t.max, error)) < 0 ||
         (r = cg_read_all(dfd, path, "memory.high", &t.high, error)) < 0 ||
         (r = cg_read_all(dfd, path, "memory.current", &t.current, error)) < 0 ||
@@ -210,7 +201,7 @@ walk(int dfd, const char *path, int depth, const HostInfo *host, const char *fil
         if (child < 0)
             continue; /* gone meanwhile, or not ours to read */
         child_path = *path ? g_strconcat(path, "/", de->d_name, NULL) : g_strdup(de->d_name);
-        label = get_label(child, CGROUP_LABEL_GUEST_RAM);
+        label = cg_read_label(child, CGROUP_LABEL_GUEST_RAM);
         if (label) {
             g_auto(StatusTexts) t = {0};
             StatusEntry e = {0};

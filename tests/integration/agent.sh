@@ -111,22 +111,22 @@ assert_eq "$before" "$after" "idle: vmmemd's context switches over 3 s (none)"
 # A memory.high crossing: one line, and the counter in the metrics is the file's.
 cur=$(cg_read vmmem.slice/vmmem-a1.scope/memory.current)
 echo $((cur - 1048576)) >"$CG/vmmem.slice/vmmem-a1.scope/memory.high"
-t0=$(date +%s.%N)
 (echo $BASHPID >"$CG/vmmem.slice/vmmem-a1.scope/cgroup.procs" &&
     v=$(head -c 4194304 /dev/zero | tr '\0' x) && echo "${#v}" >/dev/null)
 wait_line "vmmemd: a1: memory.high crossed in /vmmem.slice/vmmem-a1.scope" 2
 echo max >"$CG/vmmem.slice/vmmem-a1.scope/memory.high"
 sleep 1
 assert_eq 1 "$(grep -c 'vmmemd: a1: memory.high crossed' "$LOG")" "one log line for the crossing"
-# The throttling stalled the shell: a PSI trigger line, where the kernel keeps PSI.
+# A PSI trigger armed on each envelope, where the kernel keeps PSI: vmmemd holds its
+# memory.pressure open.  (Whether this short stall reaches the trigger's 100 ms in 1 s depends on
+# the machine's load: its line is shown when it comes, not required.)
 if grep -q '^some ' "$CG/vmmem.slice/vmmem-a1.scope/memory.pressure" 2>/dev/null; then
-    wait_line "vmmemd: a1: memory pressure in /vmmem.slice/vmmem-a1.scope" 2
-    grep 'vmmemd: a1: memory pressure' "$LOG" | sed 's/^/# /'
-    ok "a PSI trigger line for the stall"
+    n=$(find /proc/"$VMMEMD_PID"/fd -lname '*/memory.pressure' 2>/dev/null | wc -l)
+    assert_eq 2 "$n" "a PSI trigger on each envelope (early, a1)"
+    grep 'vmmemd: a1: memory pressure' "$LOG" | sed 's/^/# /' || true
 else
     ok "no PSI in this kernel: no trigger"
 fi
-grep 'vmmemd: a1: memory.high crossed' "$LOG" | sed 's/^/# /'
 assert_eq "$(awk '$1 == "high" {print $2}' "$CG/vmmem.slice/vmmem-a1.scope/memory.events")" \
     "$(metric vmmem_memory_events_total a1 high)" "metrics: the high counter = memory.events"
 

@@ -443,14 +443,16 @@ log_events(Watcher *w, Tracked *t, const vmmem_memory_events *now)
 {
     const vmmem_memory_events *was = &t->last;
     gint64 at = g_get_monotonic_time();
-    g_autofree char *current = vmmem_format_size(read_value(w, t->path, "memory.current"));
-    g_autofree char *max = vmmem_format_size(read_value(w, t->path, "memory.max"));
 
     /* One line per OOM: by the oom counter, or a kill that no OOM line has counted (the global
      * OOM killer's in this envelope). */
     if (!t->oom_timer && (now->oom > was->oom || now->oom_kill > t->logged_oom_kill))
         t->oom_timer = g_timeout_add(OOM_LINE_DELAY_MS, log_oom, t);
+    /* The figures are read for a line only: a reclaim burst changes memory.events hundreds of
+     * times, and most changes write nothing. */
     if (now->max > was->max && !t->oom_timer && at - t->last_max_line >= EVENT_LINE_WINDOW_US) {
+        g_autofree char *current = vmmem_format_size(read_value(w, t->path, "memory.current"));
+        g_autofree char *max = vmmem_format_size(read_value(w, t->path, "memory.max"));
         t->last_max_line = at;
         warn("%s: memory.max reached in /%s (max %" G_GUINT64_FORMAT "): memory.current %s of "
              "memory.max %s; the kernel reclaims to stay under it",
@@ -459,6 +461,7 @@ log_events(Watcher *w, Tracked *t, const vmmem_memory_events *now)
     if (now->high > was->high)
         maybe_grant(w, t, at);
     if (now->high > was->high && at - t->last_high_line >= EVENT_LINE_WINDOW_US) {
+        g_autofree char *current = vmmem_format_size(read_value(w, t->path, "memory.current"));
         g_autofree char *high = vmmem_format_size(read_value(w, t->path, "memory.high"));
         t->last_high_line = at;
         warn("%s: memory.high crossed in /%s (high %" G_GUINT64_FORMAT "): memory.current %s, "

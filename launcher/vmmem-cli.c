@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +30,8 @@ const char *program_name = "vmmem";
 static char *arg_config;
 static char *arg_name;
 static char *arg_parent;
+static char *arg_backend;
+static char *arg_slice;
 static char *arg_swap;
 static char *arg_high;
 static char *arg_qemu;
@@ -43,6 +46,10 @@ static const GOptionEntry common_entries[] = {
      "Policy file (default: $VMMEM_CONFIG, else /etc/vmmem/vmmem.conf)", "FILE"},
     {"parent", 'p', 0, G_OPTION_ARG_STRING, &arg_parent,
      "Parent cgroup, relative to the cgroup2 root (default: vmmem.slice)", "CGROUP"},
+    {"backend", 0, 0, G_OPTION_ARG_STRING, &arg_backend,
+     "Who makes the scope: auto (systemd where it is PID 1), cgroupfs or systemd", "BACKEND"},
+    {"slice", 0, 0, G_OPTION_ARG_STRING, &arg_slice,
+     "The systemd backend's slice for the scope (default: machine.slice)", "SLICE"},
     {NULL},
 };
 
@@ -104,8 +111,8 @@ config_from_options(void)
     vmmem_config *config = load_config(arg_config, running_privileged());
     const struct {
         const char *key, *value;
-    } overrides[] = {
-        {"parent", arg_parent}, {"swap", arg_swap}, {"high", arg_high}, {"qemu", arg_qemu}};
+    } overrides[] = {{"parent", arg_parent}, {"swap", arg_swap},       {"high", arg_high},
+                     {"qemu", arg_qemu},     {"backend", arg_backend}, {"slice", arg_slice}};
     vmmem_error *error = NULL;
 
     for (size_t i = 0; i < G_N_ELEMENTS(overrides); i++) {
@@ -201,6 +208,38 @@ make_plan(int qemu_argc, char **qemu_argv, vmmem_config *config, unsigned scope_
     }
 }
 
+/* systemd makes the scope and holds its limits; vmmem writes only inside the delegated scope. */
+static void
+print_systemd_plan(const vmmem_scope *scope)
+{
+    bool user = strcmp(vmmem_scope_get_backend(scope), "systemd-user") == 0;
+    bool protected = false;
+
+    printf("Backend: systemd (%s, over D-Bus): transient unit %s, started with qemu's pid\n",
+           user ? "your user manager, no root needed" : "the system manager",
+           vmmem_scope_get_unit(scope));
+    printf("Unit properties (dry run, nothing was touched):\n");
+    for (size_t i = 0; i < vmmem_scope_get_n_properties(scope); i++) {
+        const char *name, *value;
+        vmmem_scope_get_property(scope, i, &name, &value);
+        printf("  %s=%s\n", name, value);
+        protected |= strcmp(name, "MemoryMin") == 0 || strcmp(name, "MemoryLow") == 0;
+    }
+    printf("  PIDs=<qemu's pid>\n");
+    printf("Then in the delegated scope: qemu moves into its leaf /%s/vm, and there:\n",
+           vmmem_scope_get_path(scope));
+    for (size_t i = 0; i < vmmem_scope_get_n_writes(scope); i++) {
+        const char *file, *value;
+        vmmem_scope_get_write(scope, i, &file, &value);
+        if (strcmp(file, "memory.oom.group") == 0)
+            printf("  %s = %s (the VM dies whole; systemd 252 has no OOMPolicy= for scopes)\n",
+                   file, value);
+    }
+    if (protected)
+        printf("Note: the protection takes effect only as far as the slice and every slice above "
+               "it grant it (their MemoryMin=/MemoryLow=, DefaultMemoryMin=/Low=)\n");
+}
+
 static void
 print_explain(const vmmem_spec *spec, const vmmem_envelope *envelope, const vmmem_scope *scope,
               const char *scope_error)
@@ -252,6 +291,11 @@ print_explain(const vmmem_spec *spec, const vmmem_envelope *envelope, const vmme
                scope_error);
         return;
     }
+    if (vmmem_scope_get_unit(scope)) {
+        print_systemd_plan(scope);
+        return;
+    }
+    printf("Backend: cgroupfs (vmmem writes the cgroup files itself)\n");
     printf("Cgroup plan (dry run, nothing was touched):\n");
     for (size_t i = 0; i < vmmem_scope_get_n_writes(scope); i++) {
         const char *file, *value;
@@ -361,6 +405,50 @@ exit_code(int status)
     return 128 + WTERMSIG(status);
 }
 
+static int wait_child(pid_t pid);
+
+/* What the scope last said while qemu ran in it (wait_qemu). */
+typedef struct {
+    bool valid;
+    uint64_t peak, kills;
+} UsageSample;
+
+/* A systemd unit's cgroup goes with its last process: systemd stops the empty scope and removes
+ * it, racing the read after waitpid (a user manager often wins).  So while qemu runs in a unit,
+ * its usage is read every USAGE_SAMPLE_S seconds (a poll timeout on qemu's pidfd, no signal:
+ * GDBus's thread could take one), and the last reading stands in when the final one comes too
+ * late. */
+#define USAGE_SAMPLE_S 1
+
+static void
+sample_usage(const vmmem_scope *scope, UsageSample *last)
+{
+    uint64_t current, peak, kills;
+
+    if (vmmem_scope_read_usage(scope, &current, &peak, &kills, NULL) == 0)
+        *last = (UsageSample){.valid = true, .peak = peak, .kills = kills};
+}
+
+static int
+wait_qemu(pid_t pid, const vmmem_scope *scope, UsageSample *last)
+{
+    int fd = vmmem_scope_get_unit(scope) ? pidfd_open(pid, 0) : -1;
+
+    *last = (UsageSample){0};
+    while (fd >= 0) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int n = poll(&p, 1, USAGE_SAMPLE_S * 1000);
+
+        if (n == 0)
+            sample_usage(scope, last);
+        else if (n > 0 || errno != EINTR)
+            break; /* exited, or no pidfd to wait on: waitpid alone */
+    }
+    if (fd >= 0)
+        close(fd);
+    return wait_child(pid);
+}
+
 static int
 wait_child(pid_t pid)
 {
@@ -374,21 +462,30 @@ wait_child(pid_t pid)
 }
 
 static void
-report_usage(vmmem_scope *scope, const vmmem_envelope *envelope, int status)
+report_usage(vmmem_scope *scope, const vmmem_envelope *envelope, int status,
+             const UsageSample *last)
 {
     uint64_t current, peak, kills;
     vmmem_error *error = NULL;
+    const char *when = "";
 
     if (vmmem_scope_read_usage(scope, &current, &peak, &kills, &error) < 0) {
-        warn("cannot read usage: %s", vmmem_error_get_message(error));
+        if (!last->valid) {
+            warn("cannot read usage: %s", vmmem_error_get_message(error));
+            vmmem_error_free(error);
+            return;
+        }
         vmmem_error_free(error);
-        return;
+        peak = last->peak;
+        kills = last->kills;
+        when = " (read while it ran: systemd removed the scope with qemu)";
     }
     g_autofree char *p = format_size(peak);
     g_autofree char *m = format_size(vmmem_envelope_get_memory_max(envelope));
-    fprintf(stderr, "%s: qemu exited with status %d; memory.peak %s of memory.max %s (%.1f%%)%s\n",
+    fprintf(stderr,
+            "%s: qemu exited with status %d; memory.peak %s of memory.max %s (%.1f%%)%s%s\n",
             program_name, status, p, m,
-            100.0 * (double)peak / (double)vmmem_envelope_get_memory_max(envelope),
+            100.0 * (double)peak / (double)vmmem_envelope_get_memory_max(envelope), when,
             kills ? "; it was OOM-killed" : "");
 }
 
@@ -449,6 +546,7 @@ cmd_run(int argc, char **argv)
     vmmem_envelope *envelope;
     vmmem_scope *scope;
     vmmem_error *error = NULL;
+    UsageSample last;
 
     parse_options((const GOptionEntry *const[]){scope_entries, limit_entries, NULL}, &argc, &argv,
                   &qemu_argc, &qemu_argv);
@@ -464,8 +562,8 @@ cmd_run(int argc, char **argv)
     print_envelope_line(stderr, envelope, vmmem_scope_get_path(scope));
 
     start_qemu(qemu, qemu_argv, qemu_argc, scope, false, forward_signal);
-    status = wait_child(child_pid);
-    report_usage(scope, envelope, status);
+    status = wait_qemu(child_pid, scope, &last);
+    report_usage(scope, envelope, status, &last);
     remove_scope(scope);
     vmmem_scope_free(scope);
     vmmem_envelope_free(envelope);

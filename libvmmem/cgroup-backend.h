@@ -35,8 +35,8 @@ typedef struct {
     /* Reopen the existing scope at plan->path (a manager that restarted) and lock it as its
      * owner; -EBUSY while another object or process holds it. */
     int (*open)(CgroupScope *scope, GError **error);
-    /* Apply @plan's writes to the live scope, after its own; the plan of the scope becomes
-     * @plan (taken) on success.  Never sets memory.max under memory.current. */
+    /* Apply @plan's writes to the live scope, after its own; @plan is taken, and becomes the
+     * scope's on success.  Never sets memory.max under memory.current. */
     int (*update)(CgroupScope *scope, CgroupPlan *plan, GError **error);
     /* A new O_DIRECTORY|O_CLOEXEC fd on the scope, the caller's to close. */
     int (*get_fd)(CgroupScope *scope, int *ret_fd, GError **error);
@@ -58,6 +58,7 @@ struct CgroupScope {
 
 extern const CgroupBackend cgroup_backend_fs;
 extern const CgroupBackend cgroup_backend_dryrun;
+extern const CgroupBackend cgroup_backend_systemd;
 
 /* Takes ownership of @plan. */
 CgroupScope *cgroup_scope_new(const CgroupBackend *backend, CgroupPlan *plan);

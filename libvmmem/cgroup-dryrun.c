@@ -31,9 +31,30 @@ record_labels(CgroupScope *s, const CgroupPlan *plan)
     }
 }
 
+static bool
+by_systemd(const CgroupScope *s)
+{
+    return s->plan->manager != CGROUP_MANAGER_FS;
+}
+
+static const char *
+manager_words(const CgroupScope *s)
+{
+    return s->plan->manager == CGROUP_MANAGER_SYSTEMD_USER ? "the user manager"
+                                                           : "the system manager";
+}
+
 static int
 dry_create(CgroupScope *s, GError **error)
 {
+    if (by_systemd(s)) {
+        record(s, "ask %s over D-Bus that unit %s does not exist yet%s", manager_words(s),
+               s->plan->scope,
+               s->plan->manager == CGROUP_MANAGER_SYSTEMD_USER
+                   ? ", and that its cgroup has the memory controller delegated"
+                   : "");
+        return 0;
+    }
     record(s, "enable +memory +pids in every cgroup.subtree_control from the root to '%s'",
            s->plan->parent);
     for (guint i = 0; i < s->plan->parent_writes->len; i++) {
@@ -66,6 +87,30 @@ dry_adopt(CgroupScope *s, GError **error)
 static int
 dry_attach(CgroupScope *s, pid_t pid, GError **error)
 {
+    if (by_systemd(s)) {
+        g_autoptr(GPtrArray) props = cgroup_plan_systemd_properties(s->plan);
+        g_autoptr(GString) line = g_string_new(NULL);
+
+        for (guint i = 0; i < props->len; i++) {
+            const CgroupWrite *w = g_ptr_array_index(props, i);
+            g_autofree char *quoted = quote_for_message(w->value, SIZE_MAX);
+            g_string_append_printf(line, " %s=%s", w->file, quoted);
+        }
+        record(s, "StartTransientUnit %s (mode fail) on %s: PIDs=%d%s; wait for its job",
+               s->plan->scope, manager_words(s), pid ? (int)pid : (int)getpid(), line->str);
+        record(s,
+               "mkdir %s/" CGROUP_SYSTEMD_LEAF ", move pid %d into it, enable +memory +pids in %s",
+               s->plan->path, pid ? (int)pid : (int)getpid(), s->plan->path);
+        for (guint i = 0; i < s->plan->writes->len; i++) {
+            const CgroupWrite *w = g_ptr_array_index(s->plan->writes, i);
+            if (!cgroup_plan_file_is_property(w->file))
+                record(s, "write %s/" CGROUP_SYSTEMD_LEAF "/%s = %s", s->plan->path, w->file,
+                       w->value);
+        }
+        record_labels(s, s->plan);
+        record(s, "read every limit of %s back", s->plan->path);
+        return 0;
+    }
     record(s, "write %s/cgroup.procs = %d", s->plan->path, pid ? (int)pid : (int)getpid());
     return 0;
 }
@@ -73,6 +118,12 @@ dry_attach(CgroupScope *s, pid_t pid, GError **error)
 static int
 dry_destroy(CgroupScope *s, bool kill, GError **error)
 {
+    if (by_systemd(s)) {
+        if (kill)
+            record(s, "KillUnit %s all SIGKILL", s->plan->scope);
+        record(s, "StopUnit %s (mode replace)", s->plan->scope);
+        return 0;
+    }
     if (kill)
         record(s, "write %s/cgroup.kill = 1", s->plan->path);
     record(s, "rmdir %s", s->plan->path);

@@ -773,10 +773,13 @@ fs_update(CgroupScope *s, CgroupPlan *plan, GError **error)
     int r;
 
     if (fs(s)->scope_fd < 0)
-        return vmmem_fail(error, EBADF, "the scope was not created");
-    r = check_update_fits(s, plan, error);
-    if (r < 0)
+        r = vmmem_fail(error, EBADF, "the scope was not created");
+    else
+        r = check_update_fits(s, plan, error);
+    if (r < 0) {
+        cgroup_plan_free(plan);
         return r;
+    }
     for (guint i = 0; i < plan->writes->len; i++) {
         const CgroupWrite *w = g_ptr_array_index(plan->writes, i);
         g_autofree char *now = NULL;
@@ -784,8 +787,10 @@ fs_update(CgroupScope *s, CgroupPlan *plan, GError **error)
         if (faccessat(fs(s)->scope_fd, w->file, F_OK, 0) < 0)
             continue; /* an optional write's missing file: apply_writes judges */
         r = cg_read(fs(s)->scope_fd, s->plan->path, w->file, &now, error);
-        if (r < 0)
+        if (r < 0) {
+            cgroup_plan_free(plan);
             return r;
+        }
         g_ptr_array_add(originals, g_strdup(w->file));
         g_ptr_array_add(originals, g_steal_pointer(&now));
     }

@@ -136,6 +136,7 @@ cgroup_plan_free(CgroupPlan *plan)
 {
     if (plan) {
         g_free(plan->parent);
+        g_free(plan->slice);
         g_free(plan->scope);
         g_free(plan->path);
         if (plan->writes)
@@ -384,10 +385,171 @@ cgroup_plan_new_update(const Envelope *envelope, const CgroupPlan *current, Cgro
     if (current->existing)
         return vmmem_fail(error, EINVAL, "only vmmem's own scopes can be updated");
     plan = plan_at(current->parent, current->scope);
+    plan->manager = current->manager;
+    plan->slice = g_strdup(current->slice);
+    plan->uid = current->uid;
     plan_writes(plan, envelope, true);
     if (plan->parent_is_default)
         plan_parent_writes(plan, envelope);
     plan_labels(plan, envelope, NULL);
     *ret_plan = plan;
     return 0;
+}
+
+/* ---- systemd: the same scope as a transient unit ---- */
+
+const char *
+cgroup_manager_name(CgroupManager manager)
+{
+    switch (manager) {
+    case CGROUP_MANAGER_SYSTEMD:
+        return "systemd";
+    case CGROUP_MANAGER_SYSTEMD_USER:
+        return "systemd-user";
+    case CGROUP_MANAGER_FS:
+    default:
+        return "cgroupfs";
+    }
+}
+
+int
+cgroup_plan_check_slice(const char *slice, GError **error)
+{
+    g_autofree char *shown = quote_for_message(slice ? slice : "", QUOTE_MAX);
+    size_t n = slice ? strlen(slice) : 0;
+    const char *stem_end;
+
+    if (n <= strlen(".slice") || n > NAME_MAX || !g_str_has_suffix(slice, ".slice"))
+        return vmmem_fail(error, EINVAL, "'%s' is not a slice unit name (NAME.slice)", shown);
+    stem_end = slice + n - strlen(".slice");
+    for (const char *c = slice; c < stem_end; c++) {
+        bool word = g_ascii_isalnum(*c) || *c == ':' || *c == '_' || *c == '.';
+        /* '-' nests slices ("a-b.slice" sits in "a.slice"): never first, last or doubled. */
+        bool dash_ok = *c == '-' && c > slice && c + 1 < stem_end && c[1] != '-';
+        if (!word && !dash_ok)
+            return vmmem_fail(error, EINVAL,
+                              "'%s' is not a slice unit name: use letters, digits, ':', '_', '.' "
+                              "and single inner '-'",
+                              shown);
+    }
+    return 0;
+}
+
+/* "a-b-c.slice" -> "a.slice/a-b.slice/a-b-c.slice": where systemd puts the slice's cgroup. */
+static char *
+slice_path(const char *slice)
+{
+    GString *path = g_string_new(NULL);
+    const char *end = slice + strlen(slice) - strlen(".slice");
+
+    for (const char *c = slice; c <= end; c++) {
+        if (c == end || *c == '-') {
+            if (path->len)
+                g_string_append_c(path, '/');
+            g_string_append_len(path, slice, c - slice);
+            g_string_append(path, ".slice");
+        }
+    }
+    return g_string_free(path, FALSE);
+}
+
+int
+cgroup_plan_use_systemd(CgroupPlan *plan, CgroupManager manager, const char *slice, uid_t uid,
+                        GError **error)
+{
+    g_autofree char *in_slice = NULL;
+    int r;
+
+    g_assert(manager != CGROUP_MANAGER_FS && !plan->existing);
+    r = cgroup_plan_check_slice(slice, error);
+    if (r < 0)
+        return r;
+    in_slice = slice_path(slice);
+    g_free(plan->parent);
+    if (manager == CGROUP_MANAGER_SYSTEMD_USER)
+        plan->parent = g_strdup_printf("user.slice/user-%u.slice/user@%u.service/%s", (unsigned)uid,
+                                       (unsigned)uid, in_slice);
+    else
+        plan->parent = g_steal_pointer(&in_slice);
+    g_free(plan->path);
+    plan->path = g_strconcat(plan->parent, "/", plan->scope, NULL);
+    plan->parent_is_default = false;
+    g_ptr_array_set_size(plan->parent_writes, 0);
+    plan->manager = manager;
+    g_free(plan->slice);
+    plan->slice = g_strdup(slice);
+    plan->uid = uid;
+    return 0;
+}
+
+static const struct {
+    const char *file, *property;
+} memory_properties[] = {
+    {"memory.min", "MemoryMin"},          {"memory.low", "MemoryLow"},
+    {"memory.swap.max", "MemorySwapMax"}, {"memory.high", "MemoryHigh"},
+    {"memory.max", "MemoryMax"},
+};
+
+static const char *
+property_of(const char *file)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(memory_properties); i++) {
+        if (strcmp(file, memory_properties[i].file) == 0)
+            return memory_properties[i].property;
+    }
+    return NULL;
+}
+
+bool
+cgroup_plan_file_is_property(const char *file)
+{
+    return property_of(file) != NULL;
+}
+
+GPtrArray *
+cgroup_plan_systemd_properties(const CgroupPlan *plan)
+{
+    GPtrArray *props = g_ptr_array_new_with_free_func(cgroup_write_free);
+
+    add_write(props, "Description", g_strdup_printf("vmmem envelope %s", plan->scope), false);
+    add_write(props, "Slice", g_strdup(plan->slice), false);
+    /* The scope's inside is vmmem's.  systemd 252 has no OOMPolicy= for scopes and writes
+     * memory.oom.group = 0 on the scope's own cgroup at every daemon-reload (seen in the test
+     * VM), so the VM's processes live in a leaf below it whose memory.oom.group is 1: the
+     * kernel kills the whole group at the highest such cgroup under the one out of memory. */
+    add_write(props, "Delegate", g_strdup("yes"), false);
+    /* A scope whose VM was OOM-killed ends "failed": it must go all the same. */
+    add_write(props, "CollectMode", g_strdup("inactive-or-failed"), false);
+    add_write(props, "MemoryAccounting", g_strdup("yes"), false);
+    for (guint i = 0; i < plan->writes->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(plan->writes, i);
+        const char *prop = property_of(w->file);
+
+        if (prop)
+            add_write(props, prop, g_strdup(strcmp(w->value, "max") == 0 ? "infinity" : w->value),
+                      false);
+    }
+    return props;
+}
+
+static CgroupWrite *
+write_copy(const CgroupWrite *w)
+{
+    CgroupWrite *c = g_memdup2(w, sizeof(*w));
+
+    c->file = g_strdup(w->file);
+    c->value = g_strdup(w->value);
+    return c;
+}
+
+CgroupPlan *
+cgroup_plan_new_labels(const CgroupPlan *plan, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    g_autofree char *parent = slash ? g_strndup(path, (size_t)(slash - path)) : g_strdup("");
+    CgroupPlan *d = plan_at(parent, slash ? slash + 1 : path);
+
+    for (guint i = 0; i < plan->labels->len; i++)
+        g_ptr_array_add(d->labels, write_copy(g_ptr_array_index(plan->labels, i)));
+    return d;
 }

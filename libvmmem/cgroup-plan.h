@@ -3,6 +3,7 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "envelope.h"
 
@@ -20,8 +21,21 @@ typedef struct {
     const char *unset;
 } CgroupWrite;
 
+/* Who makes the scope's cgroup and holds its limits. */
+typedef enum {
+    CGROUP_MANAGER_FS = 0,       /* vmmem itself, on cgroupfs */
+    CGROUP_MANAGER_SYSTEMD,      /* PID 1, as a transient scope unit, over D-Bus */
+    CGROUP_MANAGER_SYSTEMD_USER, /* the calling user's manager, user@UID.service */
+} CgroupManager;
+
 typedef struct {
-    bool existing;          /* apply to a cgroup someone else made: no parent, no scope */
+    bool existing; /* apply to a cgroup someone else made: no parent, no scope */
+    CgroupManager manager;
+    /* systemd: the unit is the scope's name; its slice, and for a user manager whose.  The
+     * parent is where that slice's cgroup is expected; the backend takes the unit's real
+     * ControlGroup once it runs. */
+    char *slice;
+    uid_t uid;
     char *parent;           /* relative to the cgroup2 root, no leading '/': "vmmem.slice" */
     bool parent_is_default; /* the default parent is created when missing; a configured one
                                must exist */
@@ -81,5 +95,26 @@ int cgroup_plan_new_open(const Config *config, const char *name, bool is_path,
  * and memory.low set back to 0 when the new envelope has none. */
 int cgroup_plan_new_update(const Envelope *envelope, const CgroupPlan *current,
                            CgroupPlan **ret_plan, GError **error);
+/* Hands the scope of @plan (a new one, or one to open) to systemd: the unit is @plan->scope
+ * in @slice (a slice unit name, checked: -EINVAL) of the system manager, or of @uid's user
+ * manager.  No writes on a parent then (systemd owns the slice). */
+int cgroup_plan_use_systemd(CgroupPlan *plan, CgroupManager manager, const char *slice, uid_t uid,
+                            GError **error);
+/* Slice unit names: "[A-Za-z0-9:_.]" words joined by single '-', ending ".slice", at most 255
+ * bytes; the root slice "-.slice" is refused (-EINVAL). */
+int cgroup_plan_check_slice(const char *slice, GError **error);
+/* The properties of the transient scope (StartTransientUnit), in order: CgroupWrite with file =
+ * the property, value = its text ("yes", "machine.slice", "805306368", "infinity"). */
+GPtrArray *cgroup_plan_systemd_properties(const CgroupPlan *plan);
+/* Whether systemd writes @file (memory.max ...) from a property of the unit; the others
+ * (memory.oom.group) are written into the delegated scope. */
+bool cgroup_plan_file_is_property(const char *file);
+const char *cgroup_manager_name(CgroupManager manager);
+/* The labels of a systemd scope's @plan, for the unit's cgroup at @path (relative to the cgroup2
+ * mount), without writes: systemd holds the limits. */
+CgroupPlan *cgroup_plan_new_labels(const CgroupPlan *plan, const char *path);
+/* The delegated scope's leaf that holds the VM's processes, with the writes that are no
+ * property (memory.oom.group): "vm". */
+#define CGROUP_SYSTEMD_LEAF "vm"
 CgroupPlan *cgroup_plan_free(CgroupPlan *plan);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CgroupPlan, cgroup_plan_free)

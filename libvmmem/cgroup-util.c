@@ -24,9 +24,8 @@ where(const char *what, const char *file)
     return g_strdup_printf("/%s%s%s", what, *what && file ? "/" : "", file ? file : "");
 }
 
-/* Controller files hold space-separated words ("cpu io memory pids"). */
-static bool
-word_list_contains(const char *list, const char *word)
+bool
+cg_word_list_contains(const char *list, const char *word)
 {
     g_auto(GStrv) words = g_strsplit_set(list, " \n", -1);
 
@@ -64,7 +63,9 @@ cg_open_unified_root(char **ret_mount, int *ret_fd, GError **error)
                           cgroup_strerror(r));
     r = cgroup_get_subsys_mount_point("memory", &mount);
     if (r != 0 || !mount)
-        return vmmem_fail(error, ENOMEDIUM, "the memory cgroup controller is not available");
+        return vmmem_fail(error, ENOMEDIUM,
+                          "the memory cgroup controller is not available (the kernel was booted "
+                          "with cgroup_disable=memory, or built without CONFIG_MEMCG)");
     g_autofree char *mnt = mount;
 
     fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -83,10 +84,12 @@ cg_open_unified_root(char **ret_mount, int *ret_fd, GError **error)
         close(fd);
         return r;
     }
-    if (!word_list_contains(controllers, "memory")) {
+    if (!cg_word_list_contains(controllers, "memory")) {
         close(fd);
         return vmmem_fail(error, ENOMEDIUM,
-                          "the cgroup v2 hierarchy at '%s' has no memory controller", mnt);
+                          "the cgroup v2 hierarchy at '%s' has no memory controller (the kernel "
+                          "was booted with cgroup_disable=memory, or built without CONFIG_MEMCG)",
+                          mnt);
     }
     *ret_mount = g_steal_pointer(&mnt);
     *ret_fd = fd;
@@ -252,9 +255,9 @@ cg_enable_controllers(int dirfd, const char *what, const char *const *controller
     if (r < 0)
         return r;
     for (const char *const *c = controllers; *c; c++) {
-        if (word_list_contains(enabled, *c))
+        if (cg_word_list_contains(enabled, *c))
             continue;
-        if (!word_list_contains(available, *c))
+        if (!cg_word_list_contains(available, *c))
             return vmmem_fail(error, ENOMEDIUM,
                               "controller '%s' is not available in cgroup '/%s' (its parent does "
                               "not delegate it)",

@@ -13,6 +13,8 @@
 /* Finds the cgroup2 mount that carries the memory controller (through libcgroup's mount table)
  * and opens it.  Refusals, one line each: no cgroup mounted, no memory controller, memory bound
  * to a cgroup v1 hierarchy (legacy or hybrid host), all -ENOMEDIUM. */
+/* Controller files hold space-separated words ("cpu io memory pids"). */
+bool cg_word_list_contains(const char *list, const char *word);
 int cg_open_unified_root(char **ret_mount, int *ret_fd, GError **error);
 
 /* The cgroup v2 path of @pid ("0::" line of /proc/PID/cgroup), without the leading '/'; "" for

@@ -277,6 +277,32 @@ parse_admission(const char *text, Config *config, Policy *policy, GError **error
     return vmmem_fail(error, EINVAL, "must be off, warn or strict");
 }
 
+static const char *const backend_names[] = {"auto", "cgroupfs", "systemd"};
+
+static int
+parse_backend(const char *text, Config *config, Policy *policy, GError **error)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(backend_names); i++) {
+        if (strcmp(text, backend_names[i]) == 0) {
+            config->backend = (BackendChoice)i;
+            return 0;
+        }
+    }
+    return vmmem_fail(error, EINVAL, "must be auto, cgroupfs or systemd");
+}
+
+static int
+parse_slice(const char *text, Config *config, Policy *policy, GError **error)
+{
+    int r = cgroup_plan_check_slice(text, error);
+
+    if (r < 0)
+        return r;
+    g_free(config->slice);
+    config->slice = g_strdup(text);
+    return 0;
+}
+
 static int
 parse_host_reserve(const char *text, Config *config, Policy *policy, GError **error)
 {
@@ -476,6 +502,18 @@ format_admission(const Config *config, const Policy *policy)
 }
 
 static char *
+format_backend(const Config *config, const Policy *policy)
+{
+    return g_strdup(backend_names[config->backend]);
+}
+
+static char *
+format_slice(const Config *config, const Policy *policy)
+{
+    return g_strdup(config->slice);
+}
+
+static char *
 format_host_reserve(const Config *config, const Policy *policy)
 {
     return config->reserve_pct ? g_strdup_printf("%u%%", config->reserve_pct)
@@ -527,6 +565,8 @@ static const ConfigKey config_keys[] = {
     {"elastic-pool", parse_elastic_pool, format_elastic_pool, 0},
     {"elastic-step", parse_elastic_step, format_elastic_step, 0},
     {"elastic-ceiling", parse_elastic_ceiling, format_elastic_ceiling, 0},
+    {"backend", parse_backend, format_backend, 0},
+    {"slice", parse_slice, format_slice, 0},
 };
 
 static const ConfigKey *
@@ -563,6 +603,7 @@ config_new_default(void)
 
     config->qemu_binary = g_strdup(VMMEM_DEFAULT_QEMU);
     config->parent = g_strdup(VMMEM_DEFAULT_PARENT);
+    config->slice = g_strdup(VMMEM_DEFAULT_SLICE);
     config->helper_socket = g_strdup(VMMEM_DEFAULT_HELPER_SOCKET);
     config->profile_path = g_strdup(VMMEM_DEFAULT_PROFILE_PATH);
     config->defaults = default_policy;
@@ -583,6 +624,8 @@ config_copy(const Config *config)
     copy->path = g_strdup(config->path);
     copy->qemu_binary = g_strdup(config->qemu_binary);
     copy->parent = g_strdup(config->parent);
+    copy->slice = g_strdup(config->slice);
+    copy->backend = config->backend;
     copy->helper_socket = g_strdup(config->helper_socket);
     copy->profile_path = g_strdup(config->profile_path);
     copy->profile_explicit = config->profile_explicit;
@@ -609,6 +652,7 @@ config_clear(Config *config)
     g_free(config->path);
     g_free(config->qemu_binary);
     g_free(config->parent);
+    g_free(config->slice);
     g_free(config->helper_socket);
     g_free(config->profile_path);
     g_clear_pointer(&config->vm_policies, g_hash_table_unref);

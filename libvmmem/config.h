@@ -34,6 +34,9 @@
  *                                         # more from this pool; 0 = off (vmmemd(8))
  *   elastic-step = 64M                    # one grant
  *   elastic-ceiling = 0                   # grants per VM at most; 0 = its overhead budget
+ *   backend = auto                        # auto | cgroupfs | systemd: who makes the scopes
+ *                                         # (auto: systemd when it is PID 1)
+ *   slice = machine.slice                 # the systemd backend's slice for the scopes
  *
  *   [vm NAME]                             # per-VM overrides, NAME as in -name guest=NAME
  *   ratio = ... overhead-min = ... overhead-max = ... high = ... swap = ... protect = ...
@@ -51,6 +54,7 @@
 #define VMMEM_DEFAULT_CONFIG_PATH   VMMEM_SYSCONFDIR "/vmmem/vmmem.conf"
 #define VMMEM_DEFAULT_QEMU          "/usr/bin/qemu-system-x86_64"
 #define VMMEM_DEFAULT_PARENT        "vmmem.slice"
+#define VMMEM_DEFAULT_SLICE         "machine.slice"
 #define VMMEM_DEFAULT_HELPER_SOCKET "/run/vmmem/vmmemd.sock"
 /* memory.high at this fraction of memory.max when "high = on" (docs/overhead-model.md). */
 #define VMMEM_DEFAULT_HIGH_FRACTION 0.9
@@ -66,6 +70,13 @@ typedef enum {
     ADMISSION_WARN,
     ADMISSION_STRICT,
 } AdmissionMode;
+
+/* config.backend: who makes vmmem's scopes (vmmem-scope.c resolves auto). */
+typedef enum {
+    BACKEND_AUTO = 0,
+    BACKEND_CGROUPFS,
+    BACKEND_SYSTEMD,
+} BackendChoice;
 
 /* One elastic grant by default: a step of the size of the model's larger device terms (a qcow2
  * disk's cache, a display with a client: docs/overhead-model.md), so that a few steps cover
@@ -117,6 +128,8 @@ typedef struct {
     unsigned domain_env;  /* DOMAIN_ENV_*: none by default */
     uint64_t protect_max; /* bytes; 0: half of the host's RAM */
     AdmissionMode admission;
+    BackendChoice backend;
+    char *slice;              /* systemd backend: the scopes' slice unit */
     uint64_t reserve_bytes;   /* host-reserve as a size ... */
     unsigned reserve_pct;     /* ... or as a share of MemTotal (0-99); one of them is 0 */
     double overcommit;        /* 1.0 to VMMEM_OVERCOMMIT_MAX, 6 decimals */

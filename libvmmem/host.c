@@ -69,6 +69,14 @@ mount_prefix_len(const char *mount)
 }
 
 bool
+host_local_systemd_booted(void)
+{
+    struct stat st;
+
+    return lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool
 host_path_is_under(const char *path, const char *mount)
 {
     size_t len = mount_prefix_len(mount);

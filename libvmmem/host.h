@@ -96,6 +96,10 @@ bool host_path_is_under(const char *path, const char *dir);
  * path is not resolved, it is the one qemu will open). */
 bool host_info_path_is_hugetlbfs(const HostInfo *host, const char *path);
 
+/* systemd is this machine's PID 1 (sd_booted()'s test: /run/systemd/system exists): it owns
+ * the cgroup tree, and the systemd backend is the default. */
+bool host_local_systemd_booted(void);
+
 /* "always", "madvise", "never". */
 const char *host_thp_name(HostThp thp);
 /* The host JSON (docs/json.md): physmem, kernel_release, thp, has_kvm, hugetlbfs_mounts,

@@ -49,7 +49,8 @@ typedef enum {
 struct vmmem_scope {
     CgroupScope *scope;
     ScopeState state;
-    int events_fd; /* vmmem_scope_get_events_fd(), made on demand; -1 until then */
+    int events_fd;         /* vmmem_scope_get_events_fd(), made on demand; -1 until then */
+    GPtrArray *properties; /* a systemd scope's unit properties (CgroupWrite*), else NULL */
 };
 
 #define return_val_if_fail(expr, val)                                                              \

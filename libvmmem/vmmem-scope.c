@@ -9,17 +9,49 @@
 #include "cgroup-backend.h"
 #include "config.h"
 #include "error.h"
+#include "host.h"
 #include "memory-files.h"
 #include "vmmem-private.h"
 #include "vmmem/vmmem.h"
 
-#define SCOPE_NEW_FLAGS  (VMMEM_SCOPE_DRY_RUN | VMMEM_SCOPE_CALIBRATE | VMMEM_SCOPE_NAME_PID)
-#define SCOPE_OPEN_FLAGS (VMMEM_SCOPE_DRY_RUN | VMMEM_SCOPE_OPEN_PATH)
+#define SCOPE_BACKEND_FLAGS (VMMEM_SCOPE_BACKEND_CGROUPFS | VMMEM_SCOPE_BACKEND_SYSTEMD)
+#define SCOPE_NEW_FLAGS                                                                            \
+    (VMMEM_SCOPE_DRY_RUN | VMMEM_SCOPE_CALIBRATE | VMMEM_SCOPE_NAME_PID | SCOPE_BACKEND_FLAGS)
+#define SCOPE_OPEN_FLAGS (VMMEM_SCOPE_DRY_RUN | VMMEM_SCOPE_OPEN_PATH | SCOPE_BACKEND_FLAGS)
+
+/* Who makes the scope: the caller's flag, else the config's backend, else (auto) systemd where
+ * it is PID 1: its manager, or the caller's own user manager when the caller is not root. */
+static CgroupManager
+manager_for(unsigned flags, const Config *config)
+{
+    BackendChoice choice = config->backend;
+
+    if (flags & VMMEM_SCOPE_BACKEND_CGROUPFS)
+        choice = BACKEND_CGROUPFS;
+    else if (flags & VMMEM_SCOPE_BACKEND_SYSTEMD)
+        choice = BACKEND_SYSTEMD;
+    if (choice == BACKEND_AUTO)
+        choice = host_local_systemd_booted() ? BACKEND_SYSTEMD : BACKEND_CGROUPFS;
+    if (choice == BACKEND_CGROUPFS)
+        return CGROUP_MANAGER_FS;
+    return geteuid() == 0 ? CGROUP_MANAGER_SYSTEMD : CGROUP_MANAGER_SYSTEMD_USER;
+}
 
 static const CgroupBackend *
-backend_for(unsigned flags)
+backend_for(unsigned flags, CgroupManager manager)
 {
-    return (flags & VMMEM_SCOPE_DRY_RUN) ? &cgroup_backend_dryrun : &cgroup_backend_fs;
+    if (flags & VMMEM_SCOPE_DRY_RUN)
+        return &cgroup_backend_dryrun;
+    return manager == CGROUP_MANAGER_FS ? &cgroup_backend_fs : &cgroup_backend_systemd;
+}
+
+/* The plan of a scope of @manager's. */
+static int
+hand_to(CgroupPlan *plan, CgroupManager manager, const Config *config, GError **error)
+{
+    if (manager == CGROUP_MANAGER_FS)
+        return 0;
+    return cgroup_plan_use_systemd(plan, manager, config->slice, geteuid(), error);
 }
 
 /* getrandom(), not GLib's generator: a manager's forked children share that one's state. */
@@ -32,6 +64,15 @@ random_vm_name(char **ret_name, GError **error)
         return vmmem_fail(error, errno ? errno : EIO, "getrandom: %s", g_strerror(errno));
     *ret_name = g_strdup_printf("vm-%016" G_GINT64_MODIFIER "x", (guint64)v);
     return 0;
+}
+
+/* What vmmem_scope_get_property() lists: the unit's properties as the plan has them now. */
+static void
+refresh_properties(vmmem_scope *s)
+{
+    g_clear_pointer(&s->properties, g_ptr_array_unref);
+    if (s->scope->plan->manager != CGROUP_MANAGER_FS)
+        s->properties = cgroup_plan_systemd_properties(s->scope->plan);
 }
 
 /* The calls that need a cgroup: one made by create or found by open, not yet destroyed. */
@@ -55,12 +96,16 @@ vmmem_scope_new(const vmmem_envelope *envelope, const vmmem_config *config, cons
 {
     g_autoptr(Config) defaults = NULL;
     g_autofree char *fallback = NULL;
-    CgroupPlan *plan = NULL;
+    g_autoptr(CgroupPlan) plan = NULL;
+    CgroupManager manager;
     GError *error = NULL;
 
-    return_val_if_fail(envelope && ret_scope && !(flags & ~(unsigned)SCOPE_NEW_FLAGS), -EINVAL);
+    return_val_if_fail(envelope && ret_scope && !(flags & ~(unsigned)SCOPE_NEW_FLAGS) &&
+                           (flags & SCOPE_BACKEND_FLAGS) != SCOPE_BACKEND_FLAGS,
+                       -EINVAL);
     if (!config)
         defaults = config_new_default();
+    manager = manager_for(flags, config ? config->config : defaults);
     if (!name)
         name = envelope->envelope->vm_name;
     if (!name && (flags & VMMEM_SCOPE_NAME_PID))
@@ -71,12 +116,14 @@ vmmem_scope_new(const vmmem_envelope *envelope, const vmmem_config *config, cons
         name = fallback;
     }
     if (((flags & VMMEM_SCOPE_CALIBRATE) ? cgroup_plan_new_calibrate : cgroup_plan_new)(
-            envelope->envelope, config ? config->config : defaults, name, &plan, &error) < 0)
+            envelope->envelope, config ? config->config : defaults, name, &plan, &error) < 0 ||
+        hand_to(plan, manager, config ? config->config : defaults, &error) < 0)
         return export_error(error, -1, reterr);
     *ret_scope = g_new0(vmmem_scope, 1);
-    (*ret_scope)->scope = cgroup_scope_new(backend_for(flags), plan);
+    (*ret_scope)->scope = cgroup_scope_new(backend_for(flags, manager), g_steal_pointer(&plan));
     (*ret_scope)->state = SCOPE_PLANNED;
     (*ret_scope)->events_fd = -1;
+    refresh_properties(*ret_scope);
     return 0;
 }
 
@@ -180,6 +227,8 @@ vmmem_scope_free(vmmem_scope *s)
         if (s->events_fd >= 0)
             close(s->events_fd);
         cgroup_scope_free(s->scope);
+        if (s->properties)
+            g_ptr_array_unref(s->properties);
         g_free(s);
     }
     return NULL;
@@ -204,16 +253,21 @@ vmmem_scope_open(const char *name, const vmmem_config *config, unsigned flags,
 {
     g_autoptr(Config) defaults = NULL;
     g_autoptr(CgroupScope) scope = NULL;
-    CgroupPlan *plan = NULL;
+    g_autoptr(CgroupPlan) plan = NULL;
+    CgroupManager manager;
     GError *error = NULL;
 
-    return_val_if_fail(name && ret_scope && !(flags & ~(unsigned)SCOPE_OPEN_FLAGS), -EINVAL);
+    return_val_if_fail(name && ret_scope && !(flags & ~(unsigned)SCOPE_OPEN_FLAGS) &&
+                           (flags & SCOPE_BACKEND_FLAGS) != SCOPE_BACKEND_FLAGS,
+                       -EINVAL);
     if (!config)
         defaults = config_new_default();
+    manager = manager_for(flags, config ? config->config : defaults);
     if (cgroup_plan_new_open(config ? config->config : defaults, name,
-                             flags & VMMEM_SCOPE_OPEN_PATH, &plan, &error) < 0)
+                             flags & VMMEM_SCOPE_OPEN_PATH, &plan, &error) < 0 ||
+        hand_to(plan, manager, config ? config->config : defaults, &error) < 0)
         return export_error(error, -1, reterr);
-    scope = cgroup_scope_new(backend_for(flags), plan);
+    scope = cgroup_scope_new(backend_for(flags, manager), g_steal_pointer(&plan));
     if (scope->backend->open(scope, &error) < 0)
         return export_error(error, -1, reterr);
     *ret_scope = g_new0(vmmem_scope, 1);
@@ -235,6 +289,7 @@ vmmem_scope_update(vmmem_scope *s, const vmmem_envelope *envelope, unsigned flag
         cgroup_plan_new_update(envelope->envelope, s->scope->plan, &plan, &error) < 0 ||
         s->scope->backend->update(s->scope, plan, &error) < 0)
         return export_error(error, -1, reterr);
+    refresh_properties(s);
     return 0;
 }
 
@@ -344,13 +399,57 @@ vmmem_gc(const vmmem_config *config, unsigned flags, unsigned *ret_removed, vmme
     unsigned removed = 0;
     const Config *c;
 
-    return_val_if_fail(flags == 0, -EINVAL);
+    return_val_if_fail(!(flags & ~(unsigned)SCOPE_BACKEND_FLAGS) &&
+                           (flags & SCOPE_BACKEND_FLAGS) != SCOPE_BACKEND_FLAGS,
+                       -EINVAL);
     if (!config)
         defaults = config_new_default();
     c = config ? config->config : defaults;
+    /* Scopes made on cgroupfs, before or beside systemd's, and systemd's failed units. */
     if (cgroup_backend_fs.gc(c->parent, &removed, &error) < 0)
         return export_error(error, -1, reterr);
+    if (manager_for(flags, c) != CGROUP_MANAGER_FS) {
+        unsigned reset = 0;
+        if (cgroup_backend_systemd.gc(c->slice, &reset, &error) < 0)
+            return export_error(error, -1, reterr);
+        removed += reset;
+    }
     if (ret_removed)
         *ret_removed = removed;
+    return 0;
+}
+
+const char *
+vmmem_scope_get_backend(const vmmem_scope *s)
+{
+    return s ? cgroup_manager_name(s->scope->plan->manager) : NULL;
+}
+
+const char *
+vmmem_scope_get_unit(const vmmem_scope *s)
+{
+    return s && s->scope->plan->manager != CGROUP_MANAGER_FS ? s->scope->plan->scope : NULL;
+}
+
+size_t
+vmmem_scope_get_n_properties(const vmmem_scope *s)
+{
+    return s && s->properties ? s->properties->len : 0;
+}
+
+int
+vmmem_scope_get_property(const vmmem_scope *s, size_t index, const char **ret_name,
+                         const char **ret_value)
+{
+    const CgroupWrite *w;
+
+    return_val_if_fail(s, -EINVAL);
+    if (index >= vmmem_scope_get_n_properties(s))
+        return -ERANGE;
+    w = g_ptr_array_index(s->properties, index);
+    if (ret_name)
+        *ret_name = w->file;
+    if (ret_value)
+        *ret_value = w->value;
     return 0;
 }

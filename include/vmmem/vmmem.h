@@ -62,7 +62,7 @@ typedef struct vmmem_status vmmem_status;
  * ("0.5.0").  The minor number follows the symbol version nodes: what the header marks "since
  * 0.4" is there when VMMEM_CHECK_VERSION(0, 4, 0). */
 #define VMMEM_VERSION_MAJOR 0
-#define VMMEM_VERSION_MINOR 5
+#define VMMEM_VERSION_MINOR 6
 #define VMMEM_VERSION_MICRO 0
 #define VMMEM_CHECK_VERSION(major, minor, micro)                                                   \
     (VMMEM_VERSION_MAJOR > (major) ||                                                              \
@@ -230,7 +230,22 @@ enum {
     VMMEM_SCOPE_NAME_PID = 1u << 2,
     /* vmmem_scope_open(): @name is a path relative to the cgroup2 mount,
      * "PARENT/vmmem-NAME.scope", not a VM name.  Since 0.4. */
-    VMMEM_SCOPE_OPEN_PATH = 1u << 3
+    VMMEM_SCOPE_OPEN_PATH = 1u << 3,
+    /* vmmem_scope_new(), vmmem_scope_open(), vmmem_gc(): who makes the scope, over the config's
+     * "backend" (auto by default: systemd where it is PID 1, else cgroupfs).  CGROUPFS: vmmem
+     * writes cgroupfs itself, under the config's parent.  SYSTEMD: a transient scope unit
+     * "vmmem-NAME.scope" in the config's slice (machine.slice), made over D-Bus by the system
+     * manager, or by the caller's user manager when the caller is not root (no privileges
+     * needed; its memory controller must be delegated).  systemd then holds the limits
+     * (MemoryMax=, MemoryHigh=, MemorySwapMax=, MemoryMin=, MemoryLow=), across daemon-reload;
+     * vmmem writes memory.oom.group into the delegated scope.  A scope unit needs a process to
+     * exist: vmmem_scope_create() checks (systemd reachable, name free, memory delegated) and
+     * vmmem_scope_attach_pid() starts the unit with that process, applies every limit and reads
+     * each back.  Until then the scope has no cgroup: vmmem_scope_get_fd() and the reads fail
+     * with -EBADF (spawn the child stopped, attach it, then let it run).  One of the two at
+     * most.  Since 0.6. */
+    VMMEM_SCOPE_BACKEND_CGROUPFS = 1u << 4,
+    VMMEM_SCOPE_BACKEND_SYSTEMD = 1u << 5
 };
 
 /* Plans the scope: its cgroup path and the ordered list of files it will write.  @name: the
@@ -248,7 +263,8 @@ VMMEM_PUBLIC const char *vmmem_scope_get_path(const vmmem_scope *scope);
 VMMEM_PUBLIC size_t vmmem_scope_get_n_writes(const vmmem_scope *scope);
 VMMEM_PUBLIC int vmmem_scope_get_write(const vmmem_scope *scope, size_t index,
                                        const char **ret_file, const char **ret_value);
-/* Creates the scope, writes every planned limit and reads each back.  On any failure nothing is
+/* Creates the scope, writes every planned limit and reads each back (the systemd backend does
+ * that in vmmem_scope_attach_pid(): see VMMEM_SCOPE_BACKEND_SYSTEMD).  On any failure nothing is
  * left behind and the object may try again.  From here until vmmem_scope_destroy() or
  * vmmem_scope_free() the object holds the scope's lock (an flock on its directory,
  * close-on-exec): `vmmem gc` leaves the scope alone even while it is empty, and a create or
@@ -271,6 +287,20 @@ VMMEM_PUBLIC int vmmem_scope_read_usage(const vmmem_scope *scope, uint64_t *ret_
                                         vmmem_error **reterr);
 /* Frees the object and lets go of the scope's lock; the cgroup itself stays. */
 VMMEM_PUBLIC vmmem_scope *vmmem_scope_free(vmmem_scope *scope);
+
+/* ---- backends (since 0.6) ---- */
+
+/* Who makes the scope: "cgroupfs", "systemd" (the system manager) or "systemd-user" (the
+ * caller's user manager). */
+VMMEM_PUBLIC const char *vmmem_scope_get_backend(const vmmem_scope *scope);
+/* The systemd unit, "vmmem-web1.scope"; NULL for cgroupfs. */
+VMMEM_PUBLIC const char *vmmem_scope_get_unit(const vmmem_scope *scope);
+/* The unit's properties as StartTransientUnit gets them (0 of them for cgroupfs, and for an
+ * opened scope until vmmem_scope_update()): "Slice" = "machine.slice", "MemoryMax" =
+ * "805306368", "MemoryHigh" = "infinity", ...  The PIDs property is the attached process. */
+VMMEM_PUBLIC size_t vmmem_scope_get_n_properties(const vmmem_scope *scope);
+VMMEM_PUBLIC int vmmem_scope_get_property(const vmmem_scope *scope, size_t index,
+                                          const char **ret_name, const char **ret_value);
 
 /* ---- scope lifecycle for managers (since 0.4) ---- */
 
@@ -528,7 +558,8 @@ VMMEM_PUBLIC int vmmem_fit(int argc, const char *const *argv, const vmmem_host *
                            const vmmem_config *config, uint64_t budget, unsigned flags,
                            vmmem_envelope **ret_envelope, char **ret_m, vmmem_error **reterr);
 
-/* Removes every empty vmmem scope under the configured parent. */
+/* Removes every empty vmmem scope under the configured parent, and with the systemd backend
+ * resets vmmem's failed units so that systemd unloads them.  Flags: VMMEM_SCOPE_BACKEND_*. */
 VMMEM_PUBLIC int vmmem_gc(const vmmem_config *config, unsigned flags, unsigned *ret_removed,
                           vmmem_error **reterr);
 

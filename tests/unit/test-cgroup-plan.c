@@ -167,6 +167,13 @@ typedef struct {
     WriteRow writes[8];
 } PlanRow;
 
+/* Every limit and a protection: the plan's longest list of writes. */
+#define ENVELOPE_EVERYTHING                                                                        \
+    {                                                                                              \
+        .guest_ram = GiB, .memory_max = 1159979008, .memory_high = 1043980288,                     \
+        .swap_max = 1073741824, .memory_low = GiB, .oom_group = true                               \
+    }
+
 static const PlanRow plan_rows[] = {
     {
         "defaults",
@@ -178,12 +185,7 @@ static const PlanRow plan_rows[] = {
     },
     {
         "everything",
-        {.guest_ram = GiB,
-         .memory_max = 1159979008,
-         .memory_high = 1043980288,
-         .swap_max = 1073741824,
-         .memory_low = GiB,
-         .oom_group = true},
+        ENVELOPE_EVERYTHING,
         {{"memory.oom.group", "1", false},
          {"memory.low", "1073741824", false},
          {"memory.swap.max", "1073741824", false},
@@ -287,6 +289,141 @@ test_plan_refusals(void)
     g_assert_null(plan);
 }
 
+typedef struct {
+    const char *slice;
+    const char *path; /* the system manager's scope path; NULL: refused */
+} SliceRow;
+
+static const SliceRow slice_rows[] = {
+    {"machine.slice", "machine.slice/vmmem-web1.scope"},
+    {"vms.slice", "vms.slice/vmmem-web1.scope"},
+    {"machine-vms.slice", "machine.slice/machine-vms.slice/vmmem-web1.scope"},
+    {"a-b-c.slice", "a.slice/a-b.slice/a-b-c.slice/vmmem-web1.scope"},
+    {"a:b_c.d.slice", "a:b_c.d.slice/vmmem-web1.scope"},
+    {"-.slice", NULL},
+    {".slice", NULL},
+    {"machine", NULL},
+    {"machine.scope", NULL},
+    {"-machine.slice", NULL},
+    {"machine-.slice", NULL},
+    {"a--b.slice", NULL},
+    {"a/b.slice", NULL},
+    {"a b.slice", NULL},
+    {"a\\x2fb.slice", NULL},
+    {"", NULL},
+};
+
+static void
+test_slice(gconstpointer data)
+{
+    const SliceRow *row = data;
+    Envelope e = {.guest_ram = GiB, .memory_max = 1159979008, .memory_high = UINT64_MAX};
+    g_autoptr(Config) config = config_new_default();
+    g_autoptr(CgroupPlan) plan = NULL;
+    g_autoptr(GError) error = NULL;
+    int r;
+
+    g_assert_cmpint(cgroup_plan_new(&e, config, "web1", &plan, NULL), ==, 0);
+    r = cgroup_plan_use_systemd(plan, CGROUP_MANAGER_SYSTEMD, row->slice, 0, &error);
+    if (!row->path) {
+        g_assert_cmpint(r, ==, -EINVAL);
+        g_assert_error(error, VMMEM_ERROR, EINVAL);
+        g_assert_cmpint(cgroup_plan_check_slice(row->slice, NULL), ==, -EINVAL);
+        return;
+    }
+    g_assert_no_error(error);
+    g_assert_cmpint(r, ==, 0);
+    g_assert_cmpstr(plan->path, ==, row->path);
+    g_assert_cmpstr(plan->slice, ==, row->slice);
+    g_assert_cmpint(plan->manager, ==, CGROUP_MANAGER_SYSTEMD);
+}
+
+typedef struct {
+    const char *desc;
+    Envelope envelope;
+    CgroupManager manager;
+    uid_t uid;
+    const char *path;
+    WriteRow properties[12]; /* file = the property; optional unused */
+    const char *delegated[3];
+} SystemdRow;
+
+static const SystemdRow systemd_rows[] = {
+    {
+        "defaults",
+        {.guest_ram = GiB, .memory_max = 1159979008, .memory_high = UINT64_MAX, .oom_group = true},
+        CGROUP_MANAGER_SYSTEMD,
+        0,
+        "machine.slice/vmmem-web1.scope",
+        {{"Description", "vmmem envelope vmmem-web1.scope"},
+         {"Slice", "machine.slice"},
+         {"Delegate", "yes"},
+         {"CollectMode", "inactive-or-failed"},
+         {"MemoryAccounting", "yes"},
+         {"MemorySwapMax", "0"},
+         {"MemoryHigh", "infinity"},
+         {"MemoryMax", "1159979008"}},
+        {"memory.oom.group"},
+    },
+    {
+        "user, everything",
+        ENVELOPE_EVERYTHING,
+        CGROUP_MANAGER_SYSTEMD_USER,
+        1000,
+        "user.slice/user-1000.slice/user@1000.service/machine.slice/vmmem-web1.scope",
+        {{"Description", "vmmem envelope vmmem-web1.scope"},
+         {"Slice", "machine.slice"},
+         {"Delegate", "yes"},
+         {"CollectMode", "inactive-or-failed"},
+         {"MemoryAccounting", "yes"},
+         {"MemoryLow", "1073741824"},
+         {"MemorySwapMax", "1073741824"},
+         {"MemoryHigh", "1043980288"},
+         {"MemoryMax", "1159979008"}},
+        {"memory.oom.group"},
+    },
+};
+
+static void
+test_systemd_plan(gconstpointer data)
+{
+    const SystemdRow *row = data;
+    g_autoptr(Config) config = config_new_default();
+    g_autoptr(CgroupPlan) plan = NULL, delegated = NULL;
+    g_autoptr(GPtrArray) props = NULL;
+    size_t n = 0;
+
+    /* Protection on vmmem's own default parent would write there: not under systemd. */
+    g_assert_cmpint(cgroup_plan_new(&row->envelope, config, "web1", &plan, NULL), ==, 0);
+    g_assert_cmpint(
+        cgroup_plan_use_systemd(plan, row->manager, VMMEM_DEFAULT_SLICE, row->uid, NULL), ==, 0);
+    g_assert_cmpstr(plan->path, ==, row->path);
+    g_assert_cmpuint(plan->parent_writes->len, ==, 0);
+    g_assert_false(plan->parent_is_default);
+    props = cgroup_plan_systemd_properties(plan);
+    while (n < G_N_ELEMENTS(row->properties) && row->properties[n].file)
+        n++;
+    g_assert_cmpuint(props->len, ==, n);
+    for (size_t i = 0; i < n; i++) {
+        const CgroupWrite *w = g_ptr_array_index(props, i);
+        g_assert_cmpstr(w->file, ==, row->properties[i].file);
+        g_assert_cmpstr(w->value, ==, row->properties[i].value);
+    }
+    /* What is no property vmmem writes itself, into the delegated scope's leaf. */
+    n = 0;
+    for (guint i = 0; i < plan->writes->len; i++) {
+        const CgroupWrite *w = g_ptr_array_index(plan->writes, i);
+        if (!cgroup_plan_file_is_property(w->file))
+            g_assert_cmpstr(w->file, ==, row->delegated[n++]);
+    }
+    g_assert_null(row->delegated[n]);
+    /* The labels go on the unit's own cgroup, with no writes: systemd holds the limits. */
+    delegated = cgroup_plan_new_labels(plan, "x.slice/vmmem-web1.scope");
+    g_assert_cmpstr(delegated->path, ==, "x.slice/vmmem-web1.scope");
+    g_assert_cmpuint(delegated->writes->len, ==, 0);
+    g_assert_cmpuint(delegated->labels->len, ==, plan->labels->len);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -316,5 +453,16 @@ main(int argc, char **argv)
     }
     g_test_add_func("/cgroup-plan/plan-parent", test_plan_parent);
     g_test_add_func("/cgroup-plan/plan-refusals", test_plan_refusals);
+    for (size_t i = 0; i < G_N_ELEMENTS(slice_rows); i++) {
+        g_autofree char *shown = g_strescape(slice_rows[i].slice, NULL);
+        g_autofree char *path = NULL;
+        g_strdelimit(shown, "/", '|');
+        path = g_strdup_printf("/cgroup-plan/slice/%zu-%s", i, shown);
+        g_test_add_data_func(path, &slice_rows[i], test_slice);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(systemd_rows); i++) {
+        g_autofree char *path = g_strdup_printf("/cgroup-plan/systemd/%s", systemd_rows[i].desc);
+        g_test_add_data_func(path, &systemd_rows[i], test_systemd_plan);
+    }
     return g_test_run();
 }

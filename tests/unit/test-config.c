@@ -174,6 +174,16 @@ static const BadRow bad_rows[] = {
      "(config data): [vmmem] admission = 'maybe': must be off, warn or strict"},
     {"admission in a vm group", "[vm a]\nadmission = strict\n", NULL, -EINVAL,
      "(config data): [vm a] admission = 'strict': only allowed in [vmmem]"},
+    {"backend", "[vmmem]\nbackend = libcgroup\n", NULL, -EINVAL,
+     "(config data): [vmmem] backend = 'libcgroup': must be auto, cgroupfs or systemd"},
+    {"backend in a vm group", "[vm a]\nbackend = systemd\n", NULL, -EINVAL,
+     "(config data): [vm a] backend = 'systemd': only allowed in [vmmem]"},
+    {"slice without .slice", "[vmmem]\nslice = machine\n", NULL, -EINVAL,
+     "(config data): [vmmem] slice = 'machine': 'machine' is not a slice unit name"},
+    {"slice with a path", "[vmmem]\nslice = a/b.slice\n", NULL, -EINVAL,
+     "(config data): [vmmem] slice = 'a/b.slice': 'a/b.slice' is not a slice unit name"},
+    {"root slice", "[vmmem]\nslice = -.slice\n", NULL, -EINVAL,
+     "(config data): [vmmem] slice = '-.slice': '-.slice' is not a slice unit name"},
     {"host-reserve 100%", "[vmmem]\nhost-reserve = 100%\n", NULL, -EINVAL,
      "(config data): [vmmem] host-reserve = '100%': a share of the host's RAM must be 0% to 99%"},
     {"host-reserve %", "[vmmem]\nhost-reserve = %\n", NULL, -EINVAL,
@@ -522,6 +532,24 @@ test_admission_keys(void)
 }
 
 static void
+test_backend_keys(void)
+{
+    g_autoptr(Config) c = config_new_default();
+
+    g_assert_cmpint(c->backend, ==, BACKEND_AUTO);
+    g_assert_cmpstr(c->slice, ==, "machine.slice");
+    g_assert_cmpint(
+        config_load_data(c, "[vmmem]\nbackend = cgroupfs\nslice = vms-lab.slice\n", NULL), ==, 0);
+    g_assert_cmpint(c->backend, ==, BACKEND_CGROUPFS);
+    g_assert_cmpstr(c->slice, ==, "vms-lab.slice");
+    g_assert_cmpint(config_set(c, "backend", "systemd", NULL), ==, 0);
+    g_assert_cmpint(c->backend, ==, BACKEND_SYSTEMD);
+    /* A refused value leaves the setting as it was. */
+    g_assert_cmpint(config_set(c, "slice", "x", NULL), ==, -EINVAL);
+    g_assert_cmpstr(c->slice, ==, "vms-lab.slice");
+}
+
+static void
 test_domain_env(void)
 {
     g_autoptr(Config) c = config_new_default();
@@ -548,6 +576,7 @@ main(int argc, char **argv)
     g_test_add_func("/config/dropins", test_dropins);
     g_test_add_func("/config/domain-env", test_domain_env);
     g_test_add_func("/config/admission-keys", test_admission_keys);
+    g_test_add_func("/config/backend-keys", test_backend_keys);
     g_test_add_func("/config/defaults", test_defaults);
     for (size_t i = 0; i < G_N_ELEMENTS(good_rows); i++) {
         g_autofree char *path =

@@ -560,6 +560,10 @@ test_config_get_round_trip(void)
         "seccomp,qemu,policy",
         "protect-max",
         "2G",
+        "backend",
+        "systemd",
+        "slice",
+        "machine-vms.slice",
         NULL,
     };
     g_autoptr(vmmem_config) config = config_from_text("");
@@ -1133,6 +1137,68 @@ cgroup_exists(const char *path)
             return TRUE;
     }
     return FALSE;
+}
+
+/* Who makes the scope, chosen by flag over the config: the plan, the unit and its properties. */
+static void
+test_backends(void)
+{
+    const char *const *argv = VM_1G();
+    g_autoptr(vmmem_spec) spec = NULL;
+    g_autoptr(vmmem_envelope) envelope = NULL;
+    g_autoptr(vmmem_scope) fs = NULL, sd = NULL, cfg = NULL;
+    g_autoptr(vmmem_config) config =
+        config_from_text("[vmmem]\nbackend = systemd\nslice = vms.slice\n");
+    g_autofree char *max = NULL;
+    gboolean root = geteuid() == 0;
+    const char *name, *value;
+    gboolean seen_max = FALSE;
+
+    g_assert_cmpint(vmmem_spec_new_from_argv(count_args(argv), argv, 0, &spec, NULL), ==, 0);
+    g_assert_cmpint(vmmem_envelope_new(spec, NULL, 0, &envelope, NULL), ==, 0);
+    max = g_strdup_printf("%" PRIu64, vmmem_envelope_get_memory_max(envelope));
+
+    g_assert_cmpint(vmmem_scope_new(envelope, NULL, "web1",
+                                    VMMEM_SCOPE_DRY_RUN | VMMEM_SCOPE_BACKEND_CGROUPFS, &fs, NULL),
+                    ==, 0);
+    g_assert_cmpstr(vmmem_scope_get_backend(fs), ==, "cgroupfs");
+    g_assert_null(vmmem_scope_get_unit(fs));
+    g_assert_cmpuint(vmmem_scope_get_n_properties(fs), ==, 0);
+    g_assert_cmpint(vmmem_scope_get_property(fs, 0, &name, &value), ==, -ERANGE);
+    g_assert_cmpstr(vmmem_scope_get_path(fs), ==, "vmmem.slice/vmmem-web1.scope");
+
+    g_assert_cmpint(vmmem_scope_new(envelope, NULL, "web1",
+                                    VMMEM_SCOPE_DRY_RUN | VMMEM_SCOPE_BACKEND_SYSTEMD, &sd, NULL),
+                    ==, 0);
+    g_assert_cmpstr(vmmem_scope_get_backend(sd), ==, root ? "systemd" : "systemd-user");
+    g_assert_cmpstr(vmmem_scope_get_unit(sd), ==, "vmmem-web1.scope");
+    if (root)
+        g_assert_cmpstr(vmmem_scope_get_path(sd), ==, "machine.slice/vmmem-web1.scope");
+    for (size_t i = 0; i < vmmem_scope_get_n_properties(sd); i++) {
+        g_assert_cmpint(vmmem_scope_get_property(sd, i, &name, &value), ==, 0);
+        if (strcmp(name, "MemoryMax") == 0) {
+            g_assert_cmpstr(value, ==, max);
+            seen_max = TRUE;
+        }
+    }
+    g_assert_true(seen_max);
+
+    /* The config's backend and slice; a flag would win over them. */
+    g_assert_cmpint(vmmem_scope_new(envelope, config, "web1", VMMEM_SCOPE_DRY_RUN, &cfg, NULL), ==,
+                    0);
+    g_assert_nonnull(vmmem_scope_get_unit(cfg));
+    g_assert_cmpint(vmmem_scope_get_property(cfg, 1, &name, &value), ==, 0);
+    g_assert_cmpstr(name, ==, "Slice");
+    g_assert_cmpstr(value, ==, "vms.slice");
+
+    g_assert_cmpint(vmmem_scope_new(envelope, NULL, "web1",
+                                    VMMEM_SCOPE_DRY_RUN | VMMEM_SCOPE_BACKEND_CGROUPFS |
+                                        VMMEM_SCOPE_BACKEND_SYSTEMD,
+                                    &sd, NULL),
+                    ==, -EINVAL);
+    g_assert_null(vmmem_scope_get_backend(NULL));
+    g_assert_null(vmmem_scope_get_unit(NULL));
+    g_assert_cmpuint(vmmem_scope_get_n_properties(NULL), ==, 0);
 }
 
 static void
@@ -1798,6 +1864,7 @@ main(int argc, char **argv)
     g_test_add_func("/public-api/config-set-atomic", test_config_set_atomic);
     g_test_add_func("/public-api/config-per-vm", test_config_per_vm);
     ADD_ROWS("/public-api/config-get", config_get_rows, name, test_config_get);
+    g_test_add_func("/public-api/backends", test_backends);
     g_test_add_func("/public-api/config-get-round-trip", test_config_get_round_trip);
     ADD_ROWS("/public-api/spec", spec_rows, desc, test_spec);
     ADD_ROWS("/public-api/envelope", envelope_rows, desc, test_envelope);

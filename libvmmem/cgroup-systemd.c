@@ -246,15 +246,13 @@ out:
     return r;
 }
 
-/* "/machine.slice/vmmem-a.scope" -> the cgroupfs backend on it, opened and locked. */
+/* The unit's cgroup, relative to the cgroup2 mount, from the manager. */
 static int
-open_unit_cgroup(CgroupScope *s, GError **error)
+query_unit_cgroup(CgroupScope *s, char **ret_path, GError **error)
 {
     g_autoptr(GVariant) reply = NULL, value = NULL;
     g_autofree char *unit_path = NULL;
-    g_autoptr(CgroupScope) fs = NULL;
     g_autoptr(GError) e = NULL;
-    CgroupPlan *plan;
     const char *cg;
     int r;
 
@@ -274,7 +272,36 @@ open_unit_cgroup(CgroupScope *s, GError **error)
         *(cg = g_variant_get_string(value, NULL)) != '/')
         return vmmem_fail(error, EIO, "%s: %s has no cgroup (is it running?)", sd(s)->manager,
                           s->plan->scope);
-    r = cgroup_plan_new_open(NULL, cg + 1, true, &plan, error);
+    *ret_path = g_strdup(cg + 1);
+    return 0;
+}
+
+/* Where the unit that @pid just started in sits: its /proc cgroup, two round trips cheaper
+ * than asking, when it names the unit (nothing else may have moved @pid yet); else the
+ * manager's word. */
+static int
+started_unit_cgroup(CgroupScope *s, pid_t pid, char **ret_path, GError **error)
+{
+    g_autofree char *path = NULL;
+
+    if (cg_pid_cgroup(pid, &path, NULL) == 0 && g_str_has_suffix(path, s->plan->scope) &&
+        (strlen(path) == strlen(s->plan->scope) ||
+         path[strlen(path) - strlen(s->plan->scope) - 1] == '/')) {
+        *ret_path = g_steal_pointer(&path);
+        return 0;
+    }
+    return query_unit_cgroup(s, ret_path, error);
+}
+
+/* The unit's cgroup at @path through the cgroupfs backend, opened and locked. */
+static int
+open_unit_cgroup(CgroupScope *s, const char *path, GError **error)
+{
+    g_autoptr(CgroupScope) fs = NULL;
+    CgroupPlan *plan;
+    int r;
+
+    r = cgroup_plan_new_open(NULL, path, true, &plan, error);
     if (r < 0)
         return r;
     fs = cgroup_scope_new(&cgroup_backend_fs, plan);
@@ -340,26 +367,13 @@ check_delegation(CgroupScope *s, GError **error)
     return 0;
 }
 
+/* The name is not asked for here: StartTransientUnit refuses a clash itself, atomically. */
 static int
 sd_create(CgroupScope *s, GError **error)
 {
-    g_autofree char *unit_path = NULL;
-    int r;
+    int r = sd_connect(s, error);
 
-    r = sd_connect(s, error);
-    if (r == 0)
-        r = check_delegation(s, error);
-    if (r == 0) {
-        r = get_unit(s, &unit_path, error);
-        if (r == 0)
-            return vmmem_fail(error, EEXIST,
-                              "%s has a unit %s already: a VM of that name runs, or its unit is "
-                              "loaded (systemctl%s status %s)",
-                              sd(s)->manager, s->plan->scope, is_user(s->plan) ? " --user" : "",
-                              s->plan->scope);
-        r = r == -ENOENT ? 0 : r;
-    }
-    return r;
+    return r < 0 ? r : check_delegation(s, error);
 }
 
 static GVariant *
@@ -527,7 +541,7 @@ undo_start(CgroupScope *s, pid_t pid)
 static int
 sd_attach(CgroupScope *s, pid_t pid, GError **error)
 {
-    g_autofree char *result = NULL;
+    g_autofree char *result = NULL, *path = NULL;
     g_autoptr(GError) e = NULL;
     int r;
 
@@ -553,6 +567,12 @@ sd_attach(CgroupScope *s, pid_t pid, GError **error)
                               properties(s->plan, pid),
                               g_variant_new_array(G_VARIANT_TYPE("(sa(sv))"), NULL, 0)),
                 &result, &e);
+    if (r == -EEXIST)
+        return vmmem_fail(error, EEXIST,
+                          "%s has a unit %s already: a VM of that name runs, or its unit is "
+                          "loaded (systemctl%s status %s)",
+                          sd(s)->manager, s->plan->scope, is_user(s->plan) ? " --user" : "",
+                          s->plan->scope);
     if (r < 0)
         return vmmem_fail(error, -r, "%s cannot start %s: %s", sd(s)->manager, s->plan->scope,
                           e->message);
@@ -563,7 +583,9 @@ sd_attach(CgroupScope *s, pid_t pid, GError **error)
         undo_start(s, pid);
         return r;
     }
-    r = open_unit_cgroup(s, error);
+    r = started_unit_cgroup(s, pid, &path, error);
+    if (r == 0)
+        r = open_unit_cgroup(s, path, error);
     if (r == 0)
         r = finish_scope(s, s->plan, pid, error);
     if (r < 0)
@@ -666,10 +688,13 @@ sd_gc(const char *parent, unsigned *ret_removed, GError **error)
 static int
 sd_open(CgroupScope *s, GError **error)
 {
+    g_autofree char *path = NULL;
     int r = sd_connect(s, error);
 
     if (r == 0)
-        r = open_unit_cgroup(s, error);
+        r = query_unit_cgroup(s, &path, error);
+    if (r == 0)
+        r = open_unit_cgroup(s, path, error);
     return r;
 }
 

@@ -238,12 +238,12 @@ enum {
      * manager, or by the caller's user manager when the caller is not root (no privileges
      * needed; its memory controller must be delegated).  systemd then holds the limits
      * (MemoryMax=, MemoryHigh=, MemorySwapMax=, MemoryMin=, MemoryLow=), across daemon-reload;
-     * vmmem writes memory.oom.group into the delegated scope.  A scope unit needs a process to
-     * exist: vmmem_scope_create() checks (systemd reachable, name free, memory delegated) and
-     * vmmem_scope_attach_pid() starts the unit with that process, applies every limit and reads
-     * each back.  Until then the scope has no cgroup: vmmem_scope_get_fd() and the reads fail
-     * with -EBADF (spawn the child stopped, attach it, then let it run).  One of the two at
-     * most.  Since 0.6. */
+     * vmmem writes memory.oom.group in the delegated scope's leaf vm/.  A scope unit needs a
+     * process to exist: vmmem_scope_create() checks (systemd reachable, memory delegated) and
+     * vmmem_scope_attach_pid() starts the unit with that process (-EEXIST: a unit of that name
+     * exists; systemd refuses the clash atomically), applies every limit and reads each back. Until
+     * then the scope has no cgroup: vmmem_scope_get_fd() and the reads fail with -EBADF (spawn the
+     * child stopped, attach it, then let it run).  One of the two at most.  Since 0.6. */
     VMMEM_SCOPE_BACKEND_CGROUPFS = 1u << 4,
     VMMEM_SCOPE_BACKEND_SYSTEMD = 1u << 5
 };

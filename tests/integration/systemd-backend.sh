@@ -39,7 +39,6 @@ expect_refusal() { # WHAT EXPECTED COMMAND...
     ((rc != 0)) || fail "$what: expected a failure, exit 0 ($err)"
     assert_eq 1 "$(wc -l <<<"$err")" "$what: one line ($err)"
     assert_contains "$err" "$expected" "$what"
-    REFUSAL=$err
 }
 
 # No unit and no cgroup of that name, in either manager.

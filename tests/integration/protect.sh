@@ -25,20 +25,38 @@ cleanup() {
 trap cleanup EXIT
 
 printf '[vmmem]\nswap = 1G\n[vm prot]\nprotect = min\n' >/tmp/protect.conf
+declare -A PID
 start_vm() { # NAME
     toucher_args "$1" "$RAM_MIB"
+    rm -f "/tmp/$1.console"
     VMMEM_CONFIG=/tmp/protect.conf "$VMMEM_QEMU" "${TOUCHER[@]}" >"/tmp/$1.out" 2>&1 &
+    PID[$1]=$!
     PIDS+=($!)
+}
+touched() { # NAME: within 120 s
+    local _
+    for _ in $(seq 1 600); do
+        grep -q "toucher: touched" "/tmp/$1.console" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    return 1
 }
 start_vm prot
 start_vm open
 for vm in prot open; do
-    for _ in $(seq 1 600); do
-        grep -q "toucher: touched" "/tmp/$vm.console" 2>/dev/null && break
-        sleep 0.2
+    for attempt in 1 2; do
+        touched "$vm" && break
+        # A nested KVM guest that printed nothing at all in 120 s never booted: the test VM's
+        # emulated SVM, not vmmem (seen in two clean-clone CI runs, once each, 2026-12-04).  It
+        # starts again once, in a scope of the same name; a guest that printed anything fails.
+        if [[ -s "/tmp/$vm.console" ]] || ((attempt == 2)); then
+            fail "$vm: the guest did not touch its RAM: $(tail -n 3 "/tmp/$vm.console" "/tmp/$vm.out" 2>&1)"
+        fi
+        echo "# $vm: the nested guest printed nothing in 120 s; starting it again"
+        kill -9 "${PID[$vm]}" 2>/dev/null || true
+        wait "${PID[$vm]}" 2>/dev/null || true
+        start_vm "$vm"
     done
-    grep -q "toucher: touched" "/tmp/$vm.console" ||
-        fail "$vm: the guest did not touch its RAM: $(tail -n 3 "/tmp/$vm.console" "/tmp/$vm.out" 2>&1)"
 done
 P=vmmem.slice/vmmem-prot.scope
 O=vmmem.slice/vmmem-open.scope
@@ -93,7 +111,6 @@ ok "open: reclaimed from $((o0 >> 20)) MiB down to $((omin >> 20)) MiB"
     fail "prot: went down to $((pmin >> 20)) MiB under the pressure, below its memory.min of $RAM_MIB MiB"
 ok "prot: kept $((pmin >> 20)) MiB resident (memory.min $RAM_MIB MiB)"
 for vm in prot open; do
-    kill -0 "${PIDS[0]}" 2>/dev/null || fail "prot: qemu died: $(tail -n 3 /tmp/prot.out)"
-    kill -0 "${PIDS[1]}" 2>/dev/null || fail "open: qemu died: $(tail -n 3 /tmp/open.out)"
+    kill -0 "${PID[$vm]}" 2>/dev/null || fail "$vm: qemu died: $(tail -n 3 "/tmp/$vm.out")"
 done
 finish

@@ -60,6 +60,10 @@ extern const CgroupBackend cgroup_backend_fs;
 extern const CgroupBackend cgroup_backend_dryrun;
 extern const CgroupBackend cgroup_backend_systemd;
 
+/* @plan's memory.max against what the cgroupfs scope @s uses now: -EBUSY with a message when it
+ * is below (the kernel would reclaim and OOM-kill until usage fit).  Any backend's update. */
+int cgroup_fs_check_fits(CgroupScope *s, const CgroupPlan *plan, GError **error);
+
 /* Takes ownership of @plan. */
 CgroupScope *cgroup_scope_new(const CgroupBackend *backend, CgroupPlan *plan);
 CgroupScope *cgroup_scope_free(CgroupScope *scope);

@@ -735,8 +735,8 @@ fail:
 
 /* The new plan's memory.max against what the scope uses now.  The kernel would accept a lower
  * one and then reclaim and OOM-kill until usage fits: never what an update means. */
-static int
-check_update_fits(CgroupScope *s, const CgroupPlan *plan, GError **error)
+int
+cgroup_fs_check_fits(CgroupScope *s, const CgroupPlan *plan, GError **error)
 {
     g_autofree char *current = NULL;
     uint64_t cur, max;
@@ -775,7 +775,7 @@ fs_update(CgroupScope *s, CgroupPlan *plan, GError **error)
     if (fs(s)->scope_fd < 0)
         r = vmmem_fail(error, EBADF, "the scope was not created");
     else
-        r = check_update_fits(s, plan, error);
+        r = cgroup_fs_check_fits(s, plan, error);
     if (r < 0) {
         cgroup_plan_free(plan);
         return r;

@@ -698,32 +698,6 @@ sd_open(CgroupScope *s, GError **error)
     return r;
 }
 
-/* memory.max under what the scope uses now is refused: the kernel would reclaim and OOM-kill
- * until usage fit. */
-static int
-check_fits(CgroupScope *s, const CgroupPlan *plan, GError **error)
-{
-    uint64_t current, peak, kills, max;
-
-    for (guint i = 0; i < plan->writes->len; i++) {
-        const CgroupWrite *w = g_ptr_array_index(plan->writes, i);
-        int r;
-
-        if (strcmp(w->file, "memory.max") != 0 || strcmp(w->value, "max") == 0)
-            continue;
-        max = g_ascii_strtoull(w->value, NULL, 10);
-        r = cgroup_backend_fs.read_usage(sd(s)->fs, &current, &peak, &kills, error);
-        if (r < 0)
-            return r;
-        if (max < current)
-            return vmmem_fail(error, EBUSY,
-                              "memory.max %" G_GUINT64_FORMAT " would be under what %s uses now "
-                              "(memory.current %" G_GUINT64_FORMAT "); shrink the VM first",
-                              max, s->plan->scope, current);
-    }
-    return 0;
-}
-
 static int
 set_properties(CgroupScope *s, const CgroupPlan *plan, GError **error)
 {
@@ -758,7 +732,7 @@ sd_update(CgroupScope *s, CgroupPlan *plan, GError **error)
     int r = require_started(s, error);
 
     if (r == 0)
-        r = check_fits(s, plan, error);
+        r = cgroup_fs_check_fits(sd(s)->fs, plan, error);
     if (r < 0) {
         cgroup_plan_free(plan);
         return r;

@@ -7,6 +7,12 @@
  * on the scope's events fd when memory.events changes (memory.high crossed, an OOM kill), and
  * at the end reports its peak usage.
  *
+ * It asks for the cgroupfs backend: CLONE_INTO_CGROUP needs the scope's cgroup before the child
+ * exists, and reading the scope after qemu exited needs it to outlive qemu.  A systemd scope
+ * unit has neither (systemd makes it with its first process and removes it with its last), so a
+ * manager on the systemd backend spawns the child stopped, attaches it, then lets it exec, and
+ * reads usage while the VM runs (docs/library.md, "systemd hosts").
+ *
  *   mini-manager [--dry-run] QEMU-ARGS...
  *
  * Build: cc mini-manager.c $(pkg-config --cflags --libs vmmem)
@@ -90,8 +96,9 @@ main(int argc, char **argv)
     }
     if (vmmem_envelope_new(spec, config, 0, &envelope, &error) < 0)
         return fail("envelope", error);
-    if (vmmem_scope_new(envelope, config, NULL, dry_run ? VMMEM_SCOPE_DRY_RUN : 0, &scope, &error) <
-        0)
+    if (vmmem_scope_new(envelope, config, NULL,
+                        VMMEM_SCOPE_BACKEND_CGROUPFS | (dry_run ? VMMEM_SCOPE_DRY_RUN : 0), &scope,
+                        &error) < 0)
         return fail("scope", error);
 
     printf("scope /%s: memory.max %" PRIu64 " = guest %" PRIu64 " + overhead %" PRIu64 "\n",

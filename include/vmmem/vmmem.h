@@ -243,7 +243,9 @@ enum {
      * vmmem_scope_attach_pid() starts the unit with that process (-EEXIST: a unit of that name
      * exists; systemd refuses the clash atomically), applies every limit and reads each back. Until
      * then the scope has no cgroup: vmmem_scope_get_fd() and the reads fail with -EBADF (spawn the
-     * child stopped, attach it, then let it run).  One of the two at most.  Since 0.6. */
+     * child stopped, attach it, then let it run).  systemd removes the unit and its cgroup with
+     * the last process: read usage and events while the VM runs.  One of the two at most.  Since
+     * 0.6. */
     VMMEM_SCOPE_BACKEND_CGROUPFS = 1u << 4,
     VMMEM_SCOPE_BACKEND_SYSTEMD = 1u << 5
 };

@@ -405,7 +405,17 @@ exit_code(int status)
     return 128 + WTERMSIG(status);
 }
 
-static int wait_child(pid_t pid);
+static int
+wait_child(pid_t pid)
+{
+    int status;
+
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            die(1, "waitpid: %s", strerror(errno));
+    }
+    return exit_code(status);
+}
 
 /* What the scope last said while qemu ran in it (wait_qemu). */
 typedef struct {
@@ -447,18 +457,6 @@ wait_qemu(pid_t pid, const vmmem_scope *scope, UsageSample *last)
     if (fd >= 0)
         close(fd);
     return wait_child(pid);
-}
-
-static int
-wait_child(pid_t pid)
-{
-    int status;
-
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR)
-            die(1, "waitpid: %s", strerror(errno));
-    }
-    return exit_code(status);
 }
 
 static void

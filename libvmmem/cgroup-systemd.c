@@ -376,6 +376,13 @@ sd_create(CgroupScope *s, GError **error)
     return r < 0 ? r : check_delegation(s, error);
 }
 
+/* MemoryMax=, MemoryHigh= ...: a byte count or "infinity", what update may change. */
+static bool
+is_limit_property(const char *name)
+{
+    return g_str_has_prefix(name, "Memory") && strcmp(name, "MemoryAccounting") != 0;
+}
+
 static GVariant *
 properties(const CgroupPlan *plan, pid_t pid)
 {
@@ -387,7 +394,7 @@ properties(const CgroupPlan *plan, pid_t pid)
         const CgroupWrite *w = g_ptr_array_index(props, i);
         GVariant *v;
 
-        if (g_str_has_prefix(w->file, "Memory") && strcmp(w->file, "MemoryAccounting") != 0)
+        if (is_limit_property(w->file))
             v = g_variant_new_uint64(strcmp(w->value, "infinity") == 0
                                          ? G_MAXUINT64
                                          : g_ascii_strtoull(w->value, NULL, 10));
@@ -713,7 +720,7 @@ set_properties(CgroupScope *s, const CgroupPlan *plan, GError **error)
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(sv)"));
     g_variant_iter_init(&iter, all);
     while (g_variant_iter_next(&iter, "(&s@v)", &name, &v)) {
-        if (g_str_has_prefix(name, "Memory") && strcmp(name, "MemoryAccounting") != 0)
+        if (is_limit_property(name))
             g_variant_builder_add(&b, "(s@v)", name, v);
         g_variant_unref(v);
     }

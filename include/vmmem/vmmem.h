@@ -309,7 +309,8 @@ VMMEM_PUBLIC int vmmem_scope_get_property(const vmmem_scope *scope, size_t index
 /* A new O_RDONLY|O_DIRECTORY|O_CLOEXEC fd on the created (or opened) scope's cgroup, the
  * caller's to close: for clone3() with CLONE_INTO_CGROUP (Go's SysProcAttr.CgroupFD), so that
  * the child starts inside the envelope and runs no library code before exec.  It does not carry
- * the scope's lock. */
+ * the scope's lock.  Under the systemd backend it is the scope's leaf vm/, where the VM's
+ * processes live (the scope itself hands its controllers down and may hold none). */
 VMMEM_PUBLIC int vmmem_scope_get_fd(const vmmem_scope *scope, unsigned flags, int *ret_fd,
                                     vmmem_error **reterr);
 /* Reopens an existing scope of vmmem's, after a restart of the manager that made it: @name is

@@ -155,6 +155,20 @@ assert_no_scopes() { # WHAT
     ok "$1: no scope left behind"
 }
 
+# A TAP program of the build's (tests/scope/scope-api.c): its lines as comments, a failure if
+# it failed or ran fewer than MIN checks; N_TAP holds how many passed.
+run_tap() { # MIN COMMAND...
+    local min=$1 out
+    shift
+    out=$("$@" 2>&1) || {
+        echo "$out"
+        fail "$* failed"
+    }
+    grep -v '^1\.\.' <<<"$out" | while read -r line; do echo "# $line"; done
+    N_TAP=$(grep -c '^ok ' <<<"$out")
+    ((N_TAP >= min)) || fail "$* ran only $N_TAP checks"
+}
+
 finish() {
     echo "# $TEST_NAME: $n_checks checks passed"
 }

@@ -7,14 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 require_kvm
 
-out=$("$BUILD/tests/scope-api" 2>&1) || {
-    echo "$out"
-    fail "scope-api failed"
-}
-grep -v '^1\.\.' <<<"$out" | while read -r line; do echo "# $line"; done
-n=$(grep -c '^ok ' <<<"$out")
-[[ $n -ge 30 ]] || fail "scope-api ran only $n checks"
-ok "scope-api: $n checks on the real kernel"
+run_tap 30 "$BUILD/tests/scope-api"
+ok "scope-api: $N_TAP checks on the real kernel"
 assert_no_scopes "after scope-api"
 
 # The example manager: a 256 MiB KVM toucher, spawned straight into its scope.

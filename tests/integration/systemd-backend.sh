@@ -2,7 +2,8 @@
 # The systemd backend under a real systemd 252 as PID 1 (vm-run.sh --systemd): vmmem-qemu as
 # root gets a transient scope unit in machine.slice with the planned limits, which
 # daemon-reload keeps; the VM dies whole on a real OOM kill; a lingering user's VM gets an
-# envelope from the user manager without root; and the bad cases (a name clash, a job that
+# envelope from the user manager without root; a manager linking libvmmem updates, reopens and
+# destroys a unit (scope-api --systemd); and the bad cases (a name clash, a job that
 # fails, no D-Bus; with the argument nomemory, a kernel booted with cgroup_disable=memory, for
 # root and for a user) each give one line and leave no unit and no cgroup behind.
 . "$(dirname "$0")/lib.sh"
@@ -228,6 +229,12 @@ expect_refusal "no D-Bus" "vmmem-qemu: cannot reach the system manager over D-Bu
     unshare -m sh -c 'mount -t tmpfs none /run/systemd && mount -t tmpfs none /run/dbus &&
     exec env VMMEM_CONFIG=/tmp/systemd-backend.conf "$0" "$@"' "$VMMEM_QEMU" "${ARGS[@]}"
 assert_no_unit vmmem-nobus.scope "no D-Bus"
+
+# ---- a manager linking libvmmem: start with a held child, update (kept by daemon-reload), a
+# second child by clone3 into the scope's fd, reopen, gc, destroy (tests/scope/scope-api.c) ----
+run_tap 25 "$BUILD/tests/scope-api" --systemd
+ok "scope-api --systemd: $N_TAP checks of a manager's lifecycle through systemd"
+assert_no_unit vmmem-api-sd.scope "after scope-api --systemd"
 
 # ---- a user without root: the user manager makes the envelope ----
 user_up vmuser 4242

@@ -4,7 +4,8 @@
  * by tests/integration/scope-api.sh; it writes cgroups, so never on a host).  Public header and
  * shared library only, as a manager would link it.  TAP on stdout.
  *
- *   scope-api             run every check
+ *   scope-api             run every check (the cgroupfs backend)
+ *   scope-api --systemd   the lifecycle through the systemd backend (systemd as PID 1)
  *   scope-api --hog MiB   (a child of the checks) touch MiB of anonymous memory, say so on
  *                         stdout, then wait to be killed
  */
@@ -508,6 +509,213 @@ test_reopen(void)
     vmmem_error_free(error);
 }
 
+/* ---- 5. the systemd backend (scope-api --systemd: systemd as PID 1) ---- */
+
+/* The first line of a command's output, "" when it printed nothing. */
+static void
+command_line(const char *cmd, char *buf, size_t size)
+{
+    FILE *f = popen(cmd, "r");
+
+    buf[0] = 0;
+    if (f) {
+        if (!fgets(buf, (int)size, f))
+            buf[0] = 0;
+        pclose(f);
+    }
+    buf[strcspn(buf, "\n")] = 0;
+}
+
+/* A child that waits on @go before it execs @argv: attached while it runs no code of ours. */
+static pid_t
+spawn_held(char *const argv[], int *ret_go, int *ret_stdout)
+{
+    int go[2], out[2];
+    char c;
+    pid_t pid;
+
+    if (pipe2(go, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+        exit(2);
+    pid = fork();
+    if (pid == 0) {
+        if (read(go[0], &c, 1) != 1)
+            _exit(126);
+        dup2(out[1], 1);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(go[0]);
+    close(out[1]);
+    *ret_go = go[1];
+    *ret_stdout = out[0];
+    return pid;
+}
+
+static void
+check_memory_max(const char *path, const char *unit, const vmmem_envelope *want, const char *what)
+{
+    char file[64], shown[64], cmd[256], expect[64];
+
+    snprintf(expect, sizeof(expect), "%" PRIu64, vmmem_envelope_get_memory_max(want));
+    read_file(path, "memory.max", file, sizeof(file));
+    snprintf(cmd, sizeof(cmd), "systemctl show -P MemoryMax %s", unit);
+    command_line(cmd, shown, sizeof(shown));
+    check(strcmp(file, expect) == 0 && strcmp(shown, expect) == 0,
+          "%s: memory.max %s, systemctl show MemoryMax=%s (want %s)", what, file, shown, expect);
+}
+
+/* A manager's lifecycle through systemd: start with a held child, update (SetUnitProperties,
+ * so daemon-reload keeps it), a second child by clone3 into the scope's fd, reopen after the
+ * first object is gone, gc, destroy. */
+static void
+test_systemd(void)
+{
+    vmmem_envelope *bigger = envelope_for("256M", NULL, NULL);
+    vmmem_envelope *tiny = envelope_for("16M", NULL, "1M");
+    const char *unit_path = "machine.slice/vmmem-api-sd.scope";
+    vmmem_scope *scope = NULL;
+    vmmem_error *error = NULL;
+    char *argv[] = {(char *)self, "--hog", "48", NULL};
+    char *argv2[] = {(char *)self, "--hog", "8", NULL};
+    char line[256], want[256], before[64], after[64];
+    int go = -1, out = -1, out2 = -1, fd = -1, status, r;
+    uint64_t current = 0;
+    unsigned removed = 99;
+    pid_t pid, pid2 = -1;
+
+    if (vmmem_scope_new(bigger, NULL, "api-sd", VMMEM_SCOPE_BACKEND_SYSTEMD, &scope, &error) < 0 ||
+        vmmem_scope_create(scope, 0, &error) < 0) {
+        diag(error);
+        check(0, "create a scope through systemd");
+        return;
+    }
+    check(strcmp(vmmem_scope_get_backend(scope), "systemd") == 0 &&
+              strcmp(vmmem_scope_get_unit(scope), "vmmem-api-sd.scope") == 0,
+          "backend %s, unit %s", vmmem_scope_get_backend(scope), vmmem_scope_get_unit(scope));
+    r = vmmem_scope_get_fd(scope, 0, &fd, &error);
+    check(r == -EBADF, "no cgroup fd before a process starts the unit (%d)", r);
+    vmmem_error_free(error);
+    error = NULL;
+
+    pid = spawn_held(argv, &go, &out);
+    r = vmmem_scope_attach_pid(scope, pid, 0, &error);
+    check(r == 0, "the held child (pid %d) starts the unit", pid);
+    diag(error);
+    error = NULL;
+    check(strcmp(vmmem_scope_get_path(scope), unit_path) == 0, "in %s",
+          vmmem_scope_get_path(scope));
+    (void)!write(go, "g", 1);
+    close(go);
+    read_line(out, line, sizeof(line));
+    snprintf(want, sizeof(want), "0::/%s/vm", unit_path);
+    check(strcmp(line, want) == 0, "the child runs in the scope's leaf: '%s'", line);
+    read_line(out, line, sizeof(line));
+    r = vmmem_scope_read_usage(scope, &current, NULL, NULL, &error);
+    check(r == 0 && current > 40 * MiB, "memory.current %" PRIu64 " MiB after '%s'",
+          (uint64_t)(current / MiB), line);
+    diag(error);
+    error = NULL;
+
+    read_file(unit_path, "memory.max", before, sizeof(before));
+    r = vmmem_scope_update(scope, tiny, 0, &error);
+    check(r == -EBUSY, "an update under memory.current is refused: %s",
+          error ? vmmem_error_get_message(error) : "no error");
+    vmmem_error_free(error);
+    error = NULL;
+    read_file(unit_path, "memory.max", after, sizeof(after));
+    check(strcmp(before, after) == 0, "and memory.max is untouched (%s)", after);
+    r = vmmem_scope_update(scope, small, 0, &error);
+    check(r == 0, "an update to a 64 MiB VM's envelope");
+    diag(error);
+    error = NULL;
+    check_memory_max(unit_path, "vmmem-api-sd.scope", small, "after the update");
+    check(system("systemctl daemon-reload") == 0, "systemctl daemon-reload");
+    check_memory_max(unit_path, "vmmem-api-sd.scope", small, "after daemon-reload");
+
+    r = vmmem_scope_get_fd(scope, 0, &fd, &error);
+    check(r == 0, "the scope's fd once the unit runs");
+    diag(error);
+    error = NULL;
+    if (r == 0) {
+        pid2 = spawn_into(fd, argv2, &out2);
+        close(fd);
+        check(pid2 > 0, "clone3(CLONE_INTO_CGROUP) with it starts a second child");
+        if (pid2 > 0) {
+            read_line(out2, line, sizeof(line));
+            check(strcmp(line, want) == 0, "born beside the first: '%s'", line);
+        }
+    }
+
+    {
+        vmmem_scope *other = NULL;
+        r = vmmem_scope_open("api-sd", NULL, VMMEM_SCOPE_BACKEND_SYSTEMD, &other, &error);
+        check(r == -EBUSY, "open while its maker holds it is refused (-EBUSY): %s",
+              error ? vmmem_error_get_message(error) : "no error");
+        vmmem_error_free(error);
+        error = NULL;
+        vmmem_scope_free(other);
+    }
+    scope = vmmem_scope_free(scope);
+    snprintf(line, sizeof(line), "systemctl is-active vmmem-api-sd.scope");
+    command_line(line, before, sizeof(before));
+    check(strcmp(before, "active") == 0, "the unit runs on without its maker's object (%s)",
+          before);
+
+    r = vmmem_scope_open("api-sd", NULL, VMMEM_SCOPE_BACKEND_SYSTEMD, &scope, &error);
+    check(r == 0, "reopened by name");
+    diag(error);
+    error = NULL;
+    if (r == 0) {
+        check(strcmp(vmmem_scope_get_unit(scope), "vmmem-api-sd.scope") == 0 &&
+                  strcmp(vmmem_scope_get_path(scope), unit_path) == 0,
+              "as unit %s at %s", vmmem_scope_get_unit(scope), vmmem_scope_get_path(scope));
+        r = vmmem_scope_read_usage(scope, &current, NULL, NULL, &error);
+        check(r == 0 && current > 48 * MiB, "reads its usage: %" PRIu64 " MiB",
+              (uint64_t)(current / MiB));
+        diag(error);
+        error = NULL;
+        r = vmmem_scope_update(scope, bigger, 0, &error);
+        check(r == 0, "updates it back to the 256 MiB VM's envelope");
+        diag(error);
+        error = NULL;
+        check_memory_max(unit_path, "vmmem-api-sd.scope", bigger, "after the reopened update");
+        r = vmmem_gc(NULL, VMMEM_SCOPE_BACKEND_SYSTEMD, &removed, &error);
+        check(r == 0 && removed == 0 && exists(unit_path), "gc leaves a running unit (reset %u)",
+              removed);
+        diag(error);
+        error = NULL;
+        r = vmmem_scope_destroy(scope, VMMEM_SCOPE_DESTROY_KILL, &error);
+        check(r == 0 && !exists(unit_path), "destroy with kill stops the unit");
+        diag(error);
+        error = NULL;
+        scope = vmmem_scope_free(scope);
+    }
+    /* Not hang on a failure above: the children end here either way (a check says how). */
+    if (exists(unit_path)) {
+        kill(pid, SIGKILL);
+        if (pid2 > 0)
+            kill(pid2, SIGKILL);
+    }
+    waitpid(pid, &status, 0);
+    check(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the first child was killed");
+    if (pid2 > 0) {
+        waitpid(pid2, &status, 0);
+        check(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "and the second");
+    }
+    command_line("systemctl is-active vmmem-api-sd.scope", before, sizeof(before));
+    check(strcmp(before, "active") != 0, "the unit is no longer active (%s)", before);
+    r = vmmem_scope_open("api-sd", NULL, VMMEM_SCOPE_BACKEND_SYSTEMD, &scope, &error);
+    check(r == -ENOENT, "opening it now: -ENOENT (%s)",
+          error ? vmmem_error_get_message(error) : "no error");
+    vmmem_error_free(error);
+    vmmem_scope_free(scope);
+    close(out);
+    if (out2 >= 0)
+        close(out2);
+    vmmem_envelope_free(bigger);
+    vmmem_envelope_free(tiny);
+}
+
 static int
 hog(const char *mib)
 {
@@ -563,6 +771,12 @@ main(int argc, char **argv)
     }
     cgroup_set_logger(host_logger, CGROUP_LOG_DEBUG, NULL);
     small = envelope_for("64M", NULL, NULL);
+    if (argc == 2 && strcmp(argv[1], "--systemd") == 0) {
+        test_systemd();
+        vmmem_envelope_free(small);
+        printf("1..%d\n", n_checks);
+        return n_failed ? 1 : 0;
+    }
     test_threads();
     test_a_then_b();
     test_clone_events_update();

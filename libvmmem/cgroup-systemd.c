@@ -90,19 +90,21 @@ static GHashTable *shared; /* address -> its GDBusConnection */
 static GDBusConnection *
 shared_connection(const char *address, GDBusConnectionFlags flags, GError **error)
 {
-    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&shared_lock);
     GDBusConnection *c;
 
+    g_mutex_lock(&shared_lock);
     if (!shared)
         shared = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_object_unref);
     c = g_hash_table_lookup(shared, address);
-    if (c && !g_dbus_connection_is_closed(c))
-        return g_object_ref(c);
-    /* None yet, or closed under us: systemd re-executed, or dbus-daemon restarted. */
-    c = g_dbus_connection_new_for_address_sync(address, flags, NULL, NULL, error);
-    if (!c)
-        return NULL;
-    g_hash_table_replace(shared, g_strdup(address), g_object_ref(c));
+    if (c && !g_dbus_connection_is_closed(c)) {
+        g_object_ref(c);
+    } else {
+        /* None yet, or closed under us: systemd re-executed, or dbus-daemon restarted. */
+        c = g_dbus_connection_new_for_address_sync(address, flags, NULL, NULL, error);
+        if (c)
+            g_hash_table_replace(shared, g_strdup(address), g_object_ref(c));
+    }
+    g_mutex_unlock(&shared_lock);
     return c;
 }
 

@@ -656,8 +656,7 @@ test_systemd(void)
         vmmem_scope_free(other);
     }
     scope = vmmem_scope_free(scope);
-    snprintf(line, sizeof(line), "systemctl is-active vmmem-api-sd.scope");
-    command_line(line, before, sizeof(before));
+    command_line("systemctl is-active vmmem-api-sd.scope", before, sizeof(before));
     check(strcmp(before, "active") == 0, "the unit runs on without its maker's object (%s)",
           before);
 
